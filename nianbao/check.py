@@ -1,0 +1,94 @@
+"""One submission, end to end: read → normalise → every rule → verdict."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nianbao.bodies import Body, Roster
+from nianbao.model import Finding, Report, Severity
+from nianbao.normalize import Parsed, normalize
+from nianbao.readers import ReadError, read
+from nianbao.rules import RULES, Context
+from nianbao.settings import Settings, get_settings
+
+_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
+@dataclass
+class Result:
+    verdict: str  # "accepted" | "rejected"
+    findings: list[Finding]
+    parsed: Parsed | None = None
+    path: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def report(self) -> Report | None:
+        return self.parsed.report if self.parsed else None
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == Severity.WARNING]
+
+    def to_json(self) -> dict[str, Any]:
+        r = self.report
+        return {
+            "verdict": self.verdict,
+            "body": r.body if r else None,
+            "year": r.year if r else None,
+            "template": r.template if r else None,
+            "findings": [
+                {"rule": f.rule, "severity": str(f.severity), "message": f.message, "location": f.location.to_json()}
+                for f in self.findings
+            ],
+        }
+
+
+def parse_file(path: str | Path, settings: Settings | None = None) -> Parsed:
+    """Read and normalise; raises ReadError for a file we cannot read."""
+    settings = settings or get_settings()
+    return normalize(read(path, settings.limits()))
+
+
+def run_rules(ctx: Context) -> list[Finding]:
+    findings: list[Finding] = []
+    for r in RULES.values():
+        if ctx.parsed is None and r.needs != "file":
+            continue
+        findings.extend(r(ctx))
+    findings.sort(key=lambda f: _ORDER[f.severity])  # stable: catalogue order within a severity
+    return findings
+
+
+def verdict_of(findings: list[Finding]) -> str:
+    return "rejected" if any(f.severity == Severity.ERROR for f in findings) else "accepted"
+
+
+def check_file(path: str | Path, *, year: int | None = None, county: str | None = None,
+               roster: Roster | None = None, body: Body | None = None,
+               settings: Settings | None = None, history: Any = None) -> Result:
+    """Check one file. Never raises for a bad file: that is a file.* finding."""
+    settings = settings or get_settings()
+    county = county or (roster.county if roster and roster.county else None) or settings.county
+    try:
+        parsed: Parsed | None = parse_file(path, settings)
+        error = None
+    except ReadError as exc:
+        parsed, error = None, exc
+    ctx = Context(parsed, year=year, county=county, roster=roster, body=body, settings=settings,
+                  read_error=error, history=history)
+    findings = run_rules(ctx)
+    return Result(verdict_of(findings), findings, parsed, str(path))
+
+
+def check_parsed(parsed: Parsed, **kwargs: Any) -> Result:
+    settings = kwargs.pop("settings", None) or get_settings()
+    ctx = Context(parsed, settings=settings, **kwargs)
+    findings = run_rules(ctx)
+    return Result(verdict_of(findings), findings, parsed)

@@ -1,0 +1,255 @@
+"""The neutral document every reader produces: paragraphs and table grids in document order.
+
+Readers know file formats; they know nothing about the report. The normaliser knows the
+report; it never sees a file. Between them sits this module, plus two helpers shared by the
+line-based sources (PDF and PDF-extracted text): building paragraphs from broken lines, and
+building table rows from lines such as "（一）予以公开 10 0 0 0 0 0 10".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from nianbao.template import match_heading
+
+CJK = r"\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef“”‘’《》〈〉【】〔〕—…·"
+_SPACE_NEAR_CJK = re.compile(rf"(?<=[{CJK}])[ \t]+|[ \t]+(?=[{CJK}])")
+_MULTISPACE = re.compile(r"[ \t]{2,}")
+
+
+def clean_text(text: str) -> str:
+    """One canonical form of a paragraph, the same whatever file it came from.
+
+    PDF text has spaces where fonts change ("2024 年"), Word text pads with U+3000; a space
+    next to a Chinese character carries no meaning, so it goes.
+    """
+    text = text.replace("\u3000", " ").replace("\u00a0", " ").replace("\u200b", "")
+    text = re.sub(r"\s*\n\s*", "", text)
+    text = _SPACE_NEAR_CJK.sub("", text)
+    return _MULTISPACE.sub(" ", text).strip()
+
+
+@dataclass
+class Paragraph:
+    text: str
+    page: int | None = None
+    line: int | None = None  # first line in a .txt file (1-based)
+
+
+@dataclass
+class Table:
+    # None marks a grid position covered by a merged cell (already shown in another position)
+    rows: list[list[str | None]]
+    page: int | None = None
+    line: int | None = None
+    row_pages: list[int | None] = field(default_factory=list)
+    row_lines: list[int | None] = field(default_factory=list)
+    from_lines: bool = False  # rebuilt from text lines, not a real grid
+
+    def row_page(self, i: int) -> int | None:
+        return self.row_pages[i] if i < len(self.row_pages) else self.page
+
+    def row_line(self, i: int) -> int | None:
+        return self.row_lines[i] if i < len(self.row_lines) else self.line
+
+
+@dataclass(frozen=True)
+class Artifact:
+    kind: str  # "bookmark" | "comment" | "tracked_change" | "field"
+    text: str
+    page: int | None = None
+    line: int | None = None
+
+
+@dataclass
+class Document:
+    blocks: list[Paragraph | Table]
+    kind: str  # "docx" | "pdf" | "txt-word" | "txt-pdf"
+    artifacts: list[Artifact] = field(default_factory=list)
+    pages: int | None = None
+
+    @property
+    def paragraphs(self) -> list[Paragraph]:
+        return [b for b in self.blocks if isinstance(b, Paragraph)]
+
+    @property
+    def tables(self) -> list[Table]:
+        return [b for b in self.blocks if isinstance(b, Table)]
+
+
+# ---- line-based sources ---------------------------------------------------------------------
+
+
+@dataclass
+class Line:
+    text: str
+    page: int | None = None
+    line: int | None = None
+    x0: float | None = None  # left edge, when the source has a layout
+    x1: float | None = None
+    size: float | None = None  # font size
+
+
+_PAGE_NUMBER = re.compile(r"^\s*(?:[-—–－]\s*\d{1,4}\s*[-—–－]|第\s*\d{1,4}\s*页(?:\s*[/，,]?\s*共\s*\d+\s*页)?|\d{1,4}\s*/\s*\d{1,4})\s*$")
+
+
+def is_page_number(text: str) -> bool:
+    return bool(_PAGE_NUMBER.match(text))
+
+
+VALUE_TOKEN = r"[-－]?\d[\d,，]*(?:[.．]\d+)?|[-—–/／－]+|无"
+_TRAILING_VALUES = re.compile(rf"^(?P<label>.*?)(?P<values>(?:(?:^|\s+)(?:{VALUE_TOKEN}))+)\s*$")
+_NUMBER_TOKEN = re.compile(r"^[-－]?\d[\d,，]*(?:[.．]\d+)?$")
+
+
+def split_values(text: str) -> tuple[str, list[str]]:
+    """'（一）予以公开 10 0 0 0 0 0 10' → ('（一）予以公开', ['10', '0', …]).
+
+    Only whitespace-separated trailing tokens count as values, and at least one must be a
+    number: '1.属于国家秘密' keeps its 1, and '3.其他' has no values.
+    """
+    text = text.replace("\u3000", " ").strip()
+    m = _TRAILING_VALUES.match(text)
+    if not m:
+        return text, []
+    values = m.group("values").split()
+    if not any(_NUMBER_TOKEN.match(v) for v in values):
+        return text, []
+    label = m.group("label").strip()
+    if label and re.search(r"[\d.．、]$", label) and not re.search(r"\s$", text[: m.start("values")]):
+        return text, []
+    return label, values
+
+
+def lines_to_table(lines: list[Line]) -> Table:
+    """Rows from lines: each line with trailing numbers closes a row; lines without numbers
+    are (parts of) labels and are kept as label-only rows for the normaliser to join."""
+    rows: list[list[str | None]] = []
+    pages: list[int | None] = []
+    nums: list[int | None] = []
+    for ln in lines:
+        label, values = split_values(ln.text)
+        rows.append([label, *values])
+        pages.append(ln.page)
+        nums.append(ln.line)
+    first = lines[0] if lines else Line("")
+    return Table(rows, first.page, first.line, pages, nums, from_lines=True)
+
+
+_SENTENCE_END = tuple("。！？；：!?;:")
+_ITEM_START = re.compile(r"^(?:[（(][一二三四五六七八九十\d]+[）)]|[一二三四五六七八九十]+、|\d+[.．、](?!\d)|[①-⑳])")
+
+
+def assemble(lines: list[Line], tables: list[tuple[int, Table]] | None = None) -> list[Paragraph | Table]:
+    """Blocks from the lines of a line-based source (and grid tables found by layout, given as
+    (index of the line they precede, table)).
+
+    Section headings are their own paragraphs. Inside sections 二, 三 and 四, lines that are not
+    covered by a grid table become a table rebuilt from lines. Elsewhere broken lines are
+    joined into paragraphs: a paragraph ends at a short line, an indented line, an item
+    marker after a full stop, or a heading.
+    """
+    tables = sorted(tables or [], key=lambda t: t[0])
+    lines = [ln for ln in lines if ln.text.strip() and not is_page_number(ln.text)]
+    blocks: list[Paragraph | Table] = []
+    full = _typical_width(lines)
+    left = _typical_left(lines)
+    section: str | None = None
+    section_has_grid: set[str] = set()
+    # which section each grid table falls in is decided by the headings before it
+    pending: list[Line] = []  # lines of a table rebuilt from lines
+    para: list[Line] = []
+    t_iter = iter(tables)
+    next_table = next(t_iter, None)
+
+    def flush_para() -> None:
+        if para:
+            blocks.append(Paragraph(clean_text("".join(_join_piece(p.text) for p in para)), para[0].page,
+                                    para[0].line))
+            para.clear()
+
+    def flush_table() -> None:
+        if pending:
+            blocks.append(lines_to_table(list(pending)))
+            pending.clear()
+
+    for i, ln in enumerate(lines + [None]):  # type: ignore[operator]
+        while next_table is not None and next_table[0] <= i:
+            flush_para()
+            flush_table()
+            blocks.append(next_table[1])
+            if section:
+                section_has_grid.add(section)
+            next_table = next(t_iter, None)
+        if ln is None:
+            break
+        text = ln.text.strip()
+        heading = match_heading(text)
+        if heading:
+            flush_para()
+            flush_table()
+            blocks.append(Paragraph(clean_text(text), ln.page, ln.line))
+            section = heading.section.key
+            continue
+        if section in ("2", "3", "4") and section not in section_has_grid and not _is_prose(ln, full):
+            flush_para()
+            pending.append(ln)
+            continue
+        flush_table()
+        if para and _starts_paragraph(para[-1], ln, full, left):
+            flush_para()
+        para.append(ln)
+    flush_para()
+    flush_table()
+    return blocks
+
+
+def _join_piece(text: str) -> str:
+    # lines of one paragraph are glued; a space survives only between two Latin words
+    return text.strip() + " "
+
+
+def _is_prose(ln: Line, full: float | None) -> bool:
+    """A long line ending in a full stop inside a table region is a note, not a table row."""
+    text = ln.text.strip()
+    return len(text) > 40 and text.endswith("。") and not split_values(text)[1]
+
+
+def _typical_width(lines: list[Line]) -> float | None:
+    xs = sorted(ln.x1 for ln in lines if ln.x1 is not None)
+    if xs:
+        return xs[int(len(xs) * 0.9)]
+    lens = sorted(len(ln.text.strip()) for ln in lines)
+    return float(lens[int(len(lens) * 0.9)]) if lens else None
+
+
+def _typical_left(lines: list[Line]) -> float | None:
+    xs = [round(ln.x0) for ln in lines if ln.x0 is not None]
+    if not xs:
+        return None
+    return float(max(set(xs), key=xs.count))
+
+
+def _starts_paragraph(prev: Line, ln: Line, full: float | None, left: float | None) -> bool:
+    text = ln.text.strip()
+    prev_text = prev.text.strip()
+    ends = prev_text.endswith(_SENTENCE_END) or prev_text.endswith(("）", ")", "”")) and len(prev_text) < 20
+    if prev_text.endswith("报告") and len(prev_text) <= 40:
+        return True  # the title's last line
+    if ln.x0 is not None and left is not None:
+        em = ln.size or 12.0
+        if ln.x0 - left > 1.2 * em:  # first-line indent
+            return True
+        if prev.x1 is not None and full is not None and full - prev.x1 > 1.5 * em:
+            return True  # the previous line stopped short
+        return False
+    # no layout (PDF-extracted text): judge by punctuation and length
+    if ends and (_ITEM_START.match(text) or full is None or len(prev_text) < 0.8 * full):
+        return True
+    return False
+
+
+def normalize_number_text(raw: str) -> str:
+    return unicodedata.normalize("NFKC", raw).replace(",", "").replace("，", "").strip()

@@ -1,0 +1,101 @@
+"""The report model and findings: plain frozen data, JSON in the spec's keys."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+SEVERITY_ZH = {Severity.ERROR: "错误", Severity.WARNING: "提醒", Severity.INFO: "备注"}
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a finding is, as fields (never prose): section "1".."6", table "table2".."table4",
+    row and column keys of the spec, page (PDF), paragraph (within its section), line (.txt)."""
+
+    section: str | None = None
+    table: str | None = None
+    row: str | None = None
+    column: str | None = None
+    page: int | None = None
+    paragraph: int | None = None
+    line: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    severity: Severity
+    message: str
+    location: Location = field(default_factory=Location)
+    values: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "severity": str(self.severity),
+            "message": self.message,
+            "location": self.location.to_json(),
+            "values": self.values,
+        }
+
+
+Number = int | float | None
+
+
+def empty_table2() -> dict[str, Any]:
+    return {"rules": [None] * 3, "normative": [None] * 3, "licensing": None, "penalty": None,
+            "coercion": None, "fees_10k_yuan": None}
+
+
+@dataclass
+class Report:
+    """The spec's report: exactly the keys of the JSON contract."""
+
+    body: str | None = None
+    year: int | None = None
+    title: str | None = None
+    template: str = "unknown"  # "2021" | "2019" | "hybrid" | "unknown"
+    period: dict[str, Any] | None = None  # {"text", "start", "end"}
+    sections: dict[str, str] = field(default_factory=lambda: {str(i): "" for i in range(1, 7)})
+    table2: dict[str, Any] = field(default_factory=empty_table2)
+    table3: dict[str, list[Number]] = field(default_factory=dict)
+    table4: list[Number] = field(default_factory=lambda: [None] * 15)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "body": self.body,
+            "year": self.year,
+            "title": self.title,
+            "template": self.template,
+            "period": self.period,
+            "sections": dict(self.sections),
+            "table2": {k: (list(v) if isinstance(v, list) else v) for k, v in self.table2.items()},
+            "table3": {k: list(v) for k, v in self.table3.items()},
+            "table4": list(self.table4),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Report:
+        return cls(
+            body=data.get("body"),
+            year=data.get("year"),
+            title=data.get("title"),
+            template=data.get("template", "unknown"),
+            period=data.get("period"),
+            sections={str(k): v for k, v in data.get("sections", {}).items()},
+            table2=dict(data.get("table2") or empty_table2()),
+            table3={k: list(v) for k, v in (data.get("table3") or {}).items()},
+            table4=list(data.get("table4") or [None] * 15),
+        )

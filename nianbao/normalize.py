@@ -1,0 +1,487 @@
+"""The normaliser: neutral document → report (the spec's JSON) plus the evidence the rules need
+(where every paragraph and cell came from, what the headings looked like, raw cell text).
+
+It decides nothing about right and wrong: an unreadable cell becomes null and its raw text is
+kept; the rules turn that into findings.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from nianbao.document import Artifact, Document, Paragraph, Table, clean_text, normalize_number_text
+from nianbao.model import Number, Report, empty_table2
+from nianbao.template import (
+    SECTIONS,
+    TABLE2_BY_KEY,
+    TABLE2_LIST_KEYS,
+    TABLE2_ROWS,
+    TABLE3_COLUMNS,
+    TABLE3_HEADER_WORDS,
+    TABLE3_KEYS,
+    TABLE3_ROWS,
+    TABLE4_COLUMNS,
+    detect_template,
+    flat,
+    match_heading,
+    template_markers,
+)
+
+
+@dataclass
+class Heading:
+    section: str
+    written: str  # numbering as written, e.g. "2、"
+    numbering_ok: bool
+    text: str
+    page: int | None
+    line: int | None
+
+
+@dataclass
+class Para:
+    text: str
+    page: int | None
+    line: int | None
+    index: int  # 1-based within its section
+
+
+@dataclass
+class Cell:
+    table: str
+    row: str
+    column: str
+    col_index: int
+    raw: str | None  # None: the cell is not there at all
+    value: Number
+    problem: str | None  # "empty" | "dash" | "text" | "decimal" | "missing"
+    page: int | None = None
+    line: int | None = None
+
+
+@dataclass
+class TableInfo:
+    key: str
+    found: bool = False
+    page: int | None = None
+    line: int | None = None
+    cells: list[Cell] = field(default_factory=list)
+    missing_rows: list[str] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)  # row labels as written (flat)
+
+
+@dataclass
+class Evidence:
+    kind: str
+    pages: int | None
+    title_paragraphs: list[Paragraph]
+    preamble: list[Paragraph]
+    headings: list[Heading]
+    sections: dict[str, list[Para]]
+    tables: dict[str, TableInfo]
+    flat_text: str
+    markers_2021: list[str]
+    markers_2019: list[str]
+    artifacts: list[Artifact]
+    period_found: bool = False  # a 统计期限 sentence is there (parsed or not)
+
+    def all_paragraphs(self) -> list[tuple[str | None, Para]]:
+        out: list[tuple[str | None, Para]] = []
+        for i, p in enumerate(self.preamble, 1):
+            out.append((None, Para(p.text, p.page, p.line, i)))
+        for key in sorted(self.sections):
+            out.extend((key, p) for p in self.sections[key])
+        return out
+
+
+@dataclass
+class Parsed:
+    report: Report
+    evidence: Evidence
+
+
+def normalize(doc: Document) -> Parsed:
+    blocks = doc.blocks
+    headings: list[tuple[int, Heading, str]] = []  # (block index, heading, rest of line)
+    for i, b in enumerate(blocks):
+        if isinstance(b, Paragraph):
+            m = match_heading(b.text)
+            if m:
+                headings.append((i, Heading(m.section.key, m.written, m.numbering_ok, b.text, b.page, b.line), m.rest))
+    first_heading = headings[0][0] if headings else len(blocks)
+
+    lead = [b for b in blocks[:first_heading] if isinstance(b, Paragraph) and b.text]
+    title_paras = _title_paragraphs(lead)
+    preamble = lead[len(title_paras):]
+
+    sections: dict[str, list[Para]] = {s.key: [] for s in SECTIONS}
+    section_of_block: dict[int, str] = {}
+    for n, (i, h, rest) in enumerate(headings):
+        end = headings[n + 1][0] if n + 1 < len(headings) else len(blocks)
+        paras = sections[h.section]
+        if rest:
+            paras.append(Para(clean_text(rest), h.page, h.line, len(paras) + 1))
+        for j in range(i + 1, end):
+            b = blocks[j]
+            section_of_block[j] = h.section
+            if isinstance(b, Paragraph) and b.text:
+                paras.append(Para(b.text, b.page, b.line, len(paras) + 1))
+
+    flat_parts = [p.text for p in doc.paragraphs]
+    for t in doc.tables:
+        for r in t.rows:
+            flat_parts.extend(c for c in r if c)
+    flat_text = flat("".join(flat_parts))
+    m21, m19 = template_markers(flat_text)
+
+    grouped = _classify_tables(blocks, section_of_block)
+    t2_label_2019 = any(flat(_row_label(r)) == "规范性文件" for t in grouped["table2"] for r in t.rows)
+    if t2_label_2019:
+        m19.append("规范性文件")
+    template = "hybrid" if m21 and m19 else "2021" if m21 else "2019" if m19 else detect_template(flat_text)
+
+    tables = {
+        "table2": _table2(grouped["table2"], template),
+        "table3": _table3(grouped["table3"]),
+        "table4": _table4(grouped["table4"]),
+    }
+
+    title = clean_text("".join(p.text for p in title_paras)) or None
+    body, title_year = _title_parts(title)
+    period, period_found = _period(preamble, sections)
+    year = title_year or (int(period["start"][:4]) if period and period.get("start") else None)
+    if year is None:
+        year = _first_year(preamble, sections)
+    if body is None:
+        body = _infer_body(preamble, sections)
+
+    report = Report(
+        body=body,
+        year=year,
+        title=title,
+        template=template,
+        period=period,
+        sections={k: "\n".join(p.text for p in v) for k, v in sections.items()},
+        table2=_values_table2(tables["table2"]),
+        table3=_values_table3(tables["table3"]),
+        table4=[c.value for c in tables["table4"].cells] if tables["table4"].cells else [None] * 15,
+    )
+    evidence = Evidence(
+        kind=doc.kind,
+        pages=doc.pages,
+        title_paragraphs=title_paras,
+        preamble=preamble,
+        headings=[h for _, h, _ in headings],
+        sections=sections,
+        tables=tables,
+        flat_text=flat_text,
+        markers_2021=m21,
+        markers_2019=m19,
+        artifacts=list(doc.artifacts),
+        period_found=period_found,
+    )
+    return Parsed(report, evidence)
+
+
+# ---- title, body, year, period ---------------------------------------------------------------
+
+_NOT_TITLE = re.compile(r"^(根据|按照|依据|依照|本报告|现将|为|202\d年[，,])")
+
+
+def _title_paragraphs(lead: list[Paragraph]) -> list[Paragraph]:
+    """The first short lines before the preamble, up to the one that says 报告."""
+    out: list[Paragraph] = []
+    for p in lead[:4]:
+        text = p.text
+        if len(text) > 50 or _NOT_TITLE.match(text) or text.endswith("。"):
+            break
+        out.append(p)
+        if "报告" in text:
+            return out
+    return []
+
+
+_TITLE = re.compile(r"^(?P<body>.*?)(?P<year>(?:19|20)\d{2})\s*年度?(?P<rest>.*)$")
+
+
+def _title_parts(title: str | None) -> tuple[str | None, int | None]:
+    if not title:
+        return None, None
+    m = _TITLE.match(title)
+    if not m:
+        return None, None
+    body = m.group("body").strip(" ：:") or None
+    return body, int(m.group("year"))
+
+
+_PERIOD_WORDS = r"(?:统计期限|统计数据时间|统计时间|统计时限|统计区间|统计期|数据统计|时间范围|统计周期|报告期)"
+_DATE_RANGE = re.compile(
+    r"(?P<y1>\d{4})年(?P<m1>\d{1,2})月(?P<d1>\d{1,2})日?(?:起)?(?:至|到|—+|－|-|~|～)(?:(?P<y2>\d{4})年)?(?P<m2>\d{1,2})月(?P<d2>\d{1,2})日"
+)
+
+
+def _period(preamble: list[Paragraph], sections: dict[str, list[Para]]) -> tuple[dict | None, bool]:
+    texts = [p.text for p in preamble] + [p.text for p in sections["1"][:3]]
+    for text in texts:
+        t = flat(text)
+        kw = re.search(_PERIOD_WORDS, t)
+        rng = _DATE_RANGE.search(t, kw.end() if kw else 0)
+        if kw and (not rng or rng.start() - kw.end() > 20):
+            snippet = t[kw.start(): kw.start() + 40].split("。")[0]
+            return {"text": snippet, "start": None, "end": None}, True
+        if rng:
+            y1, m1, d1 = int(rng["y1"]), int(rng["m1"]), int(rng["d1"])
+            y2 = int(rng["y2"]) if rng["y2"] else y1
+            m2, d2 = int(rng["m2"]), int(rng["d2"])
+            try:
+                start, end = date(y1, m1, d1).isoformat(), date(y2, m2, d2).isoformat()
+            except ValueError:
+                start = end = None
+            return {"text": rng.group(0), "start": start, "end": end}, bool(kw)
+    return None, False
+
+
+_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+
+
+def _first_year(preamble: list[Paragraph], sections: dict[str, list[Para]]) -> int | None:
+    for text in [p.text for p in preamble] + [p.text for p in sections["1"]]:
+        m = _YEAR.search(text)
+        if m:
+            return int(m.group(1))
+    return None
+
+
+_LEADING_FUNCTION_CHARS = set("是为在对由和与及年度的了将按经向把被从于至到据以其该本我全各")
+_TOWNSHIP = re.compile(r"([\u4e00-\u9fff]{2,7}?(?:镇|乡|街道))人民政府")
+
+
+def _infer_body(preamble: list[Paragraph], sections: dict[str, list[Para]]) -> str | None:
+    """No title: the township government the text names most often, e.g. 王虎寨镇人民政府."""
+    text = "\n".join([p.text for p in preamble] + [p.text for ps in sections.values() for p in ps])
+    counts: dict[str, int] = {}
+    for m in re.finditer(r"([\u4e00-\u9fff]{1,8})(镇|乡|街道)人民政府", text):
+        name = m.group(1)
+        while len(name) > 2 and name[0] in _LEADING_FUNCTION_CHARS:
+            name = name[1:]
+        full = name + m.group(2) + "人民政府"
+        counts[full] = counts.get(full, 0) + 1
+    if not counts:
+        return None
+    return max(counts, key=lambda k: (counts[k], -len(k)))
+
+
+# ---- tables ---------------------------------------------------------------------------------
+
+_T2_WORDS = ("第二十条", "信息内容", "规章", "规范性文件", "行政许可", "行政处罚", "行政强制", "行政事业性收费",
+             "本年制发件数", "本年处理决定数量")
+_T4_WORDS = ("行政复议", "行政诉讼", "复议后起诉", "未经复议直接起诉", "尚未审结")
+
+
+def _row_label(row: list[str | None]) -> str:
+    return "".join(c for c in row if c)
+
+
+def _classify_tables(blocks: list, section_of_block: dict[int, str]) -> dict[str, list[Table]]:
+    grouped: dict[str, list[Table]] = {"table2": [], "table3": [], "table4": []}
+    for i, b in enumerate(blocks):
+        if not isinstance(b, Table):
+            continue
+        text = flat("".join(_row_label(r) for r in b.rows))
+        scores = {
+            "table2": sum(text.count(w) for w in _T2_WORDS),
+            "table3": sum(1 for r in TABLE3_ROWS if re.search(r.pattern.rstrip("$"), text))
+            + text.count("申请人情况") * 3,
+            "table4": sum(text.count(w) for w in _T4_WORDS),
+        }
+        best = max(scores, key=lambda k: scores[k])
+        if scores[best] == 0:
+            sec = section_of_block.get(i)
+            if sec in ("2", "3", "4"):
+                best = f"table{sec}"
+            else:
+                continue
+        grouped[best].append(b)
+    return grouped
+
+
+def _rows(tables: list[Table]):
+    for t in tables:
+        for i, r in enumerate(t.rows):
+            yield [c for c in r if c is not None], t.row_page(i), t.row_line(i)
+
+
+def parse_cell(raw: str | None, decimals: bool = False) -> tuple[Number, str | None]:
+    """A cell's number, or None and why not."""
+    if raw is None:
+        return None, "missing"
+    text = normalize_number_text(raw).replace(" ", "").replace("\n", "")
+    if not text:
+        return None, "empty"
+    if re.fullmatch(r"[-—–/／－_~～.。]+", text):
+        return None, "dash"
+    if re.fullmatch(r"[-－]?\d+", text):
+        return int(text.replace("－", "-")), None
+    if re.fullmatch(r"[-－]?\d+\.\d+", text):
+        value = float(text.replace("－", "-"))
+        if decimals:
+            return value, None
+        if value.is_integer():
+            return int(value), None
+        return None, "decimal"
+    return None, "text"
+
+
+def _table2(tables: list[Table], template: str) -> TableInfo:
+    info = TableInfo("table2", found=bool(tables))
+    if tables:
+        info.page, info.line = tables[0].page, tables[0].line
+    seen: dict[str, tuple[list[str], int | None, int | None]] = {}
+    for cells, page, line in _rows(tables):
+        label_cells: list[str] = []
+        values: list[str] = []
+        for c in cells:
+            if values or (label_cells and _valueish(c)):
+                values.append(c)
+            else:
+                label_cells.append(c)
+        label = flat("".join(label_cells))
+        if not label:
+            continue
+        info.labels.append(label)
+        for row in TABLE2_ROWS:
+            if re.search(row.pattern, label) and row.key not in seen:
+                seen[row.key] = (values, page, line)
+                break
+    if not tables:
+        return info
+    for row in TABLE2_ROWS:
+        if row.key not in seen:
+            info.missing_rows.append(row.key)
+            continue
+        values, page, line = seen[row.key]
+        want = 3 if row.key in TABLE2_LIST_KEYS else 1
+        if template == "2019" and row.key in ("rules", "normative", "fees_10k_yuan"):
+            continue  # different columns in 2019 (新制作/新公开…, 项目数量): nothing maps
+        if row.key not in TABLE2_LIST_KEYS and len(values) == 3:
+            values = values[-1:]  # 2019: 上一年项目数量 · 本年增/减 · 处理决定数量
+        for ci, col in enumerate(row.columns[:want]):
+            raw = values[ci] if ci < len(values) else None
+            value, problem = parse_cell(raw, decimals=row.key == "fees_10k_yuan")
+            info.cells.append(Cell("table2", row.key, col.key, ci, raw, value, problem, page, line))
+    return info
+
+
+def _valueish(c: str) -> bool:
+    t = normalize_number_text(c).replace(" ", "")
+    return not t or bool(re.fullmatch(r"[-－]?[\d.]+|[-—–/／－_~～无]+", t))
+
+
+def _values_table2(info: TableInfo) -> dict:
+    out = empty_table2()
+    for c in info.cells:
+        if c.row in TABLE2_LIST_KEYS:
+            out[c.row][c.col_index] = c.value
+        else:
+            out[c.row] = c.value
+    return out
+
+
+def _match_table3(label: str) -> str | None:
+    best: tuple[int, int, str] | None = None
+    for row in TABLE3_ROWS:
+        for m in re.finditer(row.pattern, label):
+            cand = (m.end(), m.end() - m.start(), row.key)
+            if best is None or cand[:2] > best[:2]:
+                best = cand
+    return best[2] if best else None
+
+
+def _table3(tables: list[Table]) -> TableInfo:
+    info = TableInfo("table3", found=bool(tables))
+    if tables:
+        info.page, info.line = tables[0].page, tables[0].line
+    found: dict[str, tuple[list[str], int | None, int | None]] = {}
+    pending = ""
+    last_index = -1
+    for cells, page, line in _rows(tables):
+        if len(cells) < 8:
+            pending += "".join(cells)
+            continue
+        values = cells[-7:]
+        label = flat(pending + "".join(cells[:-7]))
+        pending = ""
+        if any(w in v for v in values for w in TABLE3_HEADER_WORDS) or any(
+            flat(v) in ("其他", "总计") for v in values
+        ):
+            continue  # a header row
+        key = _match_table3(label)
+        if key is None:
+            # a row whose label was lost (e.g. split across pages): the next row in order
+            if last_index + 1 < len(TABLE3_KEYS) and any(_valueish(v) and v.strip() for v in values):
+                key = TABLE3_KEYS[last_index + 1]
+            else:
+                continue
+        if key in found:
+            continue
+        info.labels.append(label)
+        found[key] = (values, page, line)
+        last_index = TABLE3_KEYS.index(key)
+    if not tables:
+        return info
+    is_2019_other = "other_other" in found and "other_no_correction" not in found and "other_no_fee" not in found
+    for ri, key in enumerate(TABLE3_KEYS):
+        if key not in found:
+            if is_2019_other and key in ("other_no_correction", "other_no_fee"):
+                # the 2019 template has one （六）其他处理 row: it all maps to other_other
+                for ci, col in enumerate(TABLE3_COLUMNS):
+                    info.cells.append(Cell("table3", key, col.key, ci, "0", 0, None))
+                continue
+            info.missing_rows.append(key)
+            for ci, col in enumerate(TABLE3_COLUMNS):
+                info.cells.append(Cell("table3", key, col.key, ci, None, None, "missing"))
+            continue
+        values, page, line = found[key]
+        for ci, col in enumerate(TABLE3_COLUMNS):
+            value, problem = parse_cell(values[ci])
+            info.cells.append(Cell("table3", key, col.key, ci, values[ci], value, problem, page, line))
+    return info
+
+
+def _values_table3(info: TableInfo) -> dict[str, list[Number]]:
+    out: dict[str, list[Number]] = {k: [None] * 7 for k in TABLE3_KEYS}
+    for c in info.cells:
+        out[c.row][c.col_index] = c.value
+    return out
+
+
+_T4_HEADER = ("结果", "维持", "纠正", "审结", "总计", "复议", "诉讼", "起诉", "其他")
+
+
+def _table4(tables: list[Table]) -> TableInfo:
+    info = TableInfo("table4", found=bool(tables))
+    if not tables:
+        return info
+    info.page, info.line = tables[0].page, tables[0].line
+    best: tuple[list[str], int | None, int | None] | None = None
+    best_score = -1
+    for cells, page, line in _rows(tables):
+        if any(w in c for c in cells for w in _T4_HEADER):
+            continue
+        score = sum(1 for c in cells if _valueish(c))
+        if score >= 15 or (score > best_score and score > 0):
+            if score >= best_score:
+                best, best_score = (cells, page, line), score
+    if best is None:
+        info.missing_rows.append("data")
+        for ci, col in enumerate(TABLE4_COLUMNS):
+            info.cells.append(Cell("table4", "table4", col.key, ci, None, None, "missing"))
+        return info
+    cells, page, line = best
+    values = cells[-15:] if len(cells) >= 15 else cells + [None] * (15 - len(cells))
+    for ci, col in enumerate(TABLE4_COLUMNS):
+        value, problem = parse_cell(values[ci])
+        info.cells.append(Cell("table4", "table4", col.key, ci, values[ci], value, problem, page, line))
+    return info

@@ -1,0 +1,119 @@
+"""PDF through pdfplumber: text lines and ruled table grids, in reading order.
+
+pdfplumber gives a merged cell's covered positions as None, splits a table (and sometimes a
+row) where the page breaks, draws boxes around framed paragraphs that look like one-column
+tables, gives no characters for a scanned page, and raises with an empty message for an
+encrypted file. Each of those is handled here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nianbao.document import Document, Line, Table, assemble, is_page_number
+from nianbao.readers import Limits, ReadError
+
+
+def _encrypted(path: Path) -> bool:
+    with path.open("rb") as fh:
+        data = fh.read()
+    return b"/Encrypt" in data
+
+
+def read_pdf(path: Path, limits: Limits) -> Document:
+    import pdfplumber
+
+    try:
+        pdf = pdfplumber.open(str(path))
+        n_pages = len(pdf.pages)
+    except Exception as exc:  # pdfminer raises many kinds, some with an empty message
+        if _encrypted(path):
+            raise ReadError("file.unreadable", "文件已加密（设置了打开密码），系统无法读取。请取消密码后重新提交。",
+                            encrypted=True) from exc
+        raise ReadError("file.unreadable", "PDF 文件已损坏或不完整，无法打开。请重新导出 PDF 后提交。") from exc
+    with pdf:
+        if n_pages == 0:
+            raise ReadError("file.unreadable", "PDF 文件没有任何页面（可能不完整）。请重新导出 PDF 后提交。")
+        if n_pages > limits.max_pages:
+            raise ReadError("file.too_large", f"PDF 共 {n_pages} 页，超过上限 {limits.max_pages} 页。请只提交年度报告本身。",
+                            pages=n_pages, limit=limits.max_pages)
+        try:
+            lines, tables, chars, images = _extract(pdf)
+        except ReadError:
+            raise
+        except Exception as exc:
+            if _encrypted(path):
+                raise ReadError("file.unreadable", "文件已加密，系统无法读取。请取消密码后重新提交。", encrypted=True) from exc
+            raise ReadError("file.unreadable", "PDF 文件内容已损坏，无法读取文字。请重新导出 PDF 后提交。") from exc
+    if chars == 0:
+        what = "扫描件或图片" if images else "空白页面"
+        raise ReadError("file.no_text",
+                        f"PDF 中没有可读取的文字（共 {n_pages} 页，都是{what}）。请提交由 Word/WPS 直接导出的 PDF 或 .docx 原文件，"
+                        "不要提交扫描件或截图。", pages=n_pages, images=images)
+    placed = _stitch(lines, tables)
+    return Document(assemble([ln for _, _, ln in lines], placed), "pdf", pages=n_pages)
+
+
+def _extract(pdf):
+    lines: list[tuple[int, float, Line]] = []
+    tables: list[tuple[int, float, float, Table]] = []  # page, top, bottom, table
+    n_chars = 0
+    n_images = 0
+    for pno, page in enumerate(pdf.pages, 1):
+        n_chars += len(page.chars)
+        n_images += len(page.images)
+        if not page.chars:
+            continue
+        grids = []
+        for t in page.find_tables():
+            rows = t.extract()
+            width = max((sum(1 for c in r if c is not None) for r in rows), default=0)
+            if len(rows) >= 2 and width >= 2:  # a one-column "table" is a framed paragraph
+                grids.append((t.bbox, rows))
+        boxes = [b for b, _ in grids]
+
+        def outside(obj, boxes=boxes) -> bool:
+            if obj.get("object_type") != "char":
+                return True
+            cx = (obj["x0"] + obj["x1"]) / 2
+            cy = (obj["top"] + obj["bottom"]) / 2
+            return not any(x0 <= cx <= x1 and top <= cy <= bottom for x0, top, x1, bottom in boxes)
+
+        text_page = page.filter(outside) if boxes else page
+        for tl in text_page.extract_text_lines(strip=True, return_chars=True):
+            text = tl["text"]
+            if not text.strip() or (is_page_number(text) and tl["top"] > page.height * 0.8):
+                continue
+            size = tl["chars"][0]["size"] if tl.get("chars") else None
+            lines.append((pno, tl["top"], Line(text, page=pno, x0=tl["x0"], x1=tl["x1"], size=size)))
+        for (x0, top, x1, bottom), rows in grids:
+            tables.append((pno, top, bottom, Table(rows, page=pno, row_pages=[pno] * len(rows))))
+    return lines, tables, n_chars, n_images
+
+
+def _stitch(lines, tables):
+    """Join a table that runs on from one page to the next (nothing between them) and place each
+    table before the line it precedes."""
+    flat_lines = [ln for _, _, ln in lines]
+    keys = [(p, top) for p, top, _ in lines]
+    placed: list[tuple[int, Table]] = []
+    for p, top, bottom, t in sorted(tables, key=lambda x: (x[0], x[1])):
+        index = sum(1 for k in keys if k < (p, top))
+        if placed:
+            prev_index, prev = placed[-1]
+            prev_page = prev.row_pages[-1] if prev.row_pages else prev.page
+            if prev_index == index and prev_page == p - 1 and _width(prev) == _width(t):
+                _append(prev, t)
+                continue
+        placed.append((index, t))
+    lines[:] = [(k[0], k[1], ln) for k, ln in zip(keys, flat_lines, strict=True)]
+    return placed
+
+
+def _width(t: Table) -> int:
+    return max((len(r) for r in t.rows), default=0)
+
+
+def _append(a: Table, b: Table) -> None:
+    a.rows.extend(b.rows)
+    a.row_pages.extend(b.row_pages)

@@ -1,0 +1,139 @@
+"""Rules that need more than one document: last year's report, the other bodies' reports, the
+deadline, earlier versions, the roster's coverage. They speak only when the context carries
+that history (the database of “The cycle's memory” fills it in)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from nianbao.model import Finding, Location, Report
+from nianbao.rules.registry import Context, finding, rule
+from nianbao.template import TABLE3_COLUMNS, flat
+
+
+@dataclass
+class History:
+    previous: Report | None = None  # this body's accepted report for the year before
+    others: dict[str, Report] = field(default_factory=dict)  # other bodies' reports this cycle, by name
+    received_at: datetime | None = None
+    deadline: date | None = None
+    accepted_before: bool = False  # an earlier version of this cycle was accepted
+    missing_bodies: list[str] | None = None  # for the county summary: roster bodies without an accepted report
+
+
+def _history(ctx: Context) -> History | None:
+    return ctx.history if isinstance(ctx.history, History) else None
+
+
+@rule("crossyear.carry_over", "warning", needs="history")
+def crossyear_carry_over(ctx: Context) -> Iterator[Finding]:
+    """This year's 上年结转 equals last year's 结转下年度继续办理, column by column (spec §3 rule 5)."""
+    h = _history(ctx)
+    if not h or not h.previous:
+        return
+    now = ctx.report.table3.get("carried_over") or []
+    before = h.previous.table3.get("carried_forward") or []
+    for ci, col in enumerate(TABLE3_COLUMNS):
+        a = now[ci] if ci < len(now) else None
+        b = before[ci] if ci < len(before) else None
+        if a is not None and b is not None and a != b:
+            yield finding("crossyear.carry_over",
+                          f"填报为 {a}，但上一年度报告“结转下年度继续办理”为 {b}，两者应相等。",
+                          Location(table="table3", row="carried_over", column=col.key), reported=a, last_year=b)
+
+
+@rule("crossyear.valid_docs", "warning", needs="history")
+def crossyear_valid_docs(ctx: Context) -> Iterator[Finding]:
+    """现行有效件数 = last year's 现行有效件数 + 本年制发 − 本年废止 (spec §3 rule 5)."""
+    h = _history(ctx)
+    if not h or not h.previous:
+        return
+    for key in ("rules", "normative"):
+        made, repealed, in_force = ctx.report.table2.get(key) or [None] * 3
+        last = (h.previous.table2.get(key) or [None] * 3)[2]
+        if None in (made, repealed, in_force, last):
+            continue
+        expected = last + made - repealed
+        if in_force != expected:
+            yield finding("crossyear.valid_docs",
+                          f"上年现行有效 {last} + 本年制发 {made} − 本年废止 {repealed} = {expected}，填报为 {in_force}。",
+                          Location(table="table2", row=key, column="in_force"), expected=expected, reported=in_force)
+
+
+def similarity(a: str, b: str, n: int = 4) -> float:
+    """Share of character n-grams of the shorter text found in the other (0…1)."""
+    a, b = flat(a), flat(b)
+    if len(a) < n or len(b) < n:
+        return 0.0
+    ga = {a[i: i + n] for i in range(len(a) - n + 1)}
+    gb = {b[i: i + n] for i in range(len(b) - n + 1)}
+    return len(ga & gb) / min(len(ga), len(gb))
+
+
+@rule("similarity.previous_year", "warning", needs="history")
+def similarity_previous_year(ctx: Context) -> Iterator[Finding]:
+    """Sections 一 and 五 are not nearly the same text as the body's report last year."""
+    h = _history(ctx)
+    if not h or not h.previous:
+        return
+    for key in ("1", "5"):
+        now, before = ctx.report.sections.get(key, ""), h.previous.sections.get(key, "")
+        if len(flat(now)) < 50:
+            continue
+        s = similarity(now, before)
+        if s >= ctx.settings.similarity_threshold:
+            yield finding("similarity.previous_year",
+                          f"与本单位上一年度报告的同一部分重合度达 {s:.0%}，疑似照搬去年文字。请根据本年度实际情况重写。",
+                          Location(section=key), similarity=round(s, 3))
+
+
+@rule("similarity.other_body", "warning", needs="history")
+def similarity_other_body(ctx: Context) -> Iterator[Finding]:
+    """Sections 一 and 五 are not nearly the same as another body's report of this cycle."""
+    h = _history(ctx)
+    if not h or not h.others:
+        return
+    for key in ("1", "5"):
+        now = ctx.report.sections.get(key, "")
+        if len(flat(now)) < 50:
+            continue
+        for name, other in h.others.items():
+            s = similarity(now, other.sections.get(key, ""))
+            if s >= ctx.settings.similarity_threshold:
+                yield finding("similarity.other_body",
+                              f"与“{name}”报告的同一部分重合度达 {s:.0%}，疑似套用其他单位的报告。",
+                              Location(section=key), other=name, similarity=round(s, 3))
+                break
+
+
+@rule("timing.late", "warning", needs="history")
+def timing_late(ctx: Context) -> Iterator[Finding]:
+    """The report arrived by the cycle's deadline."""
+    h = _history(ctx)
+    if not h or not h.received_at or not h.deadline:
+        return
+    if h.received_at.date() > h.deadline:
+        days = (h.received_at.date() - h.deadline).days
+        yield finding("timing.late", f"报告于{h.received_at:%Y年%m月%d日}收到，晚于截止日期{h.deadline:%Y年%m月%d日}{days}天。",
+                      Location(), days_late=days)
+
+
+@rule("resubmission.changed_after_accept", "warning", needs="history")
+def resubmission_changed_after_accept(ctx: Context) -> Iterator[Finding]:
+    """A new version after the report was accepted is recorded and pointed out."""
+    h = _history(ctx)
+    if h and h.accepted_before:
+        yield finding("resubmission.changed_after_accept",
+                      "本单位的报告此前已审核通过，此次为通过后的重新提交，将以最新版本为准。", Location())
+
+
+@rule("summary.coverage", "error", needs="history")
+def summary_coverage(ctx: Context) -> Iterator[Finding]:
+    """(County summary) every roster body has an accepted report."""
+    h = _history(ctx)
+    if h and h.missing_bodies:
+        yield finding("summary.coverage",
+                      f"以下{len(h.missing_bodies)}个单位尚无审核通过的报告：{'、'.join(h.missing_bodies)}。",
+                      Location(), missing=h.missing_bodies)

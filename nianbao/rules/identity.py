@@ -1,0 +1,168 @@
+"""identity.*: whose report is this, and is it really about our county?"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from nianbao.bodies import canonical
+from nianbao.model import Finding, Location
+from nianbao.rules.registry import Context, finding, rule
+from nianbao.template import flat
+
+
+def para_location(section: str | None, para) -> Location:
+    return Location(section=section, paragraph=para.index, page=para.page, line=para.line)
+
+
+def title_location(ctx: Context) -> Location:
+    tp = ctx.ev.title_paragraphs
+    return Location(page=tp[0].page if tp else None, line=tp[0].line if tp else None)
+
+
+@rule("identity.unknown_body", "error")
+def identity_unknown_body(ctx: Context) -> Iterator[Finding]:
+    """The body the report names is on the county's roster.
+
+    Judged only when a roster is known and the submission was not made for a named body (then
+    identity.wrong_body speaks)."""
+    if not ctx.roster or ctx.body is not None:
+        return
+    name = ctx.report.body
+    if not name:
+        yield finding("identity.unknown_body",
+                      "无法从报告中识别出报送单位（缺少标题，正文中也没有单位全称）。请在标题中写明单位全称。",
+                      title_location(ctx), roster=ctx.roster.county)
+        return
+    if ctx.roster.find(name) is None:
+        county = ctx.roster.county or ctx.county or "本县"
+        yield finding("identity.unknown_body",
+                      f"报告的单位“{name}”不在{county}的报送单位名单中。请确认是否发错了报告；"
+                      "如确属本县单位，请联系县政务公开办加入名单。", title_location(ctx), body=name, county=county)
+
+
+@rule("identity.wrong_body", "error")
+def identity_wrong_body(ctx: Context) -> Iterator[Finding]:
+    """A report submitted for one body is that body's own report, not another body's."""
+    if ctx.body is None or not ctx.report.body:
+        return
+    county = ctx.county or (ctx.roster.county if ctx.roster else None)
+    written = ctx.report.body
+    if any(canonical(n, county) == canonical(written, county) for n in ctx.body.names):
+        return
+    other = ctx.roster.find(written) if ctx.roster else None
+    whose = f"“{other.name}”" if other else f"“{written}”"
+    yield finding("identity.wrong_body",
+                  f"本报告以“{ctx.body.name}”的名义提交，但报告标题写的是{whose}的报告。"
+                  f"请提交“{ctx.body.name}”自己的年度报告。", title_location(ctx),
+                  submitted_for=ctx.body.name, report_body=written)
+
+
+_PLACE_SUFFIX = r"(?:自治县|县|区|市|旗)"
+_NOT_A_PLACE = re.compile(r"(开发区|园区|工业区|景区|社区|小区|辖区|城区|市区|片区|库区|管理区|功能区|示范区|新区)$")
+# a place name in running text: after a quote, a bracket or a word that introduces a place
+_PORTAL = re.compile(
+    r"(?:^|[“\"'‘《（(、，,：:\s]|在|于|由|通过|登录|访问|依托|做好)"
+    r"(?P<name>[\u4e00-\u9fff]{2,3}?" + _PLACE_SUFFIX + r")"
+    r"(?P<what>人民政府|政府)(?P<tail>”?(?:门户网站|门户网|网站|官网|政务网|信息公开|政务公开|办公室)?)"
+)
+_STOP_CHARS = set("全本我各该省市县区和及与的在于离对")
+
+
+def _is_ours(name: str, ctx: Context) -> bool:
+    county = ctx.county or ""
+    if name == county or (county and (county.startswith(name) or name.startswith(county))):
+        return True
+    return any(p.startswith(name) or name.startswith(p) for p in ctx.county_parents)
+
+
+@rule("identity.foreign_place", "error")
+def identity_foreign_place(ctx: Context) -> Iterator[Finding]:
+    """The report does not name another county's government or portal as its own.
+
+    Judged when the county is known: the title must not begin with another place, and the
+    text must not name another county's 人民政府 or its portal (a report copied from elsewhere)."""
+    if not ctx.county:
+        return
+    seen: set[str] = set()
+    title = ctx.report.title or ctx.report.body or ""
+    m = re.match(r"(?P<name>[\u4e00-\u9fff]{2,5}?" + _PLACE_SUFFIX + ")", flat(title))
+    if m and not _NOT_A_PLACE.search(m.group("name")) and not _is_ours(m.group("name"), ctx):
+        name = m.group("name")
+        seen.add(name)
+        yield finding("identity.foreign_place",
+                      f"报告标题“{title}”是“{name}”的报告，不属于{ctx.county}。请提交本单位{ctx.county}的年度报告。",
+                      title_location(ctx), place=name, county=ctx.county)
+    for section, para in ctx.ev.all_paragraphs():
+        for m in _PORTAL.finditer(flat(para.text)):
+            name = m.group("name")
+            stem = name[:-1]
+            if name in seen or any(c in _STOP_CHARS for c in stem) or _NOT_A_PLACE.search(name):
+                continue
+            tail = (m.group("tail") or "").strip("”")
+            if not tail and m.group("what") != "人民政府":
+                continue  # "…县政府的要求": too loose to be a place name
+            if name.endswith("市") and not tail:
+                continue  # "X市人民政府" may be the city above us; only its portal counts
+            if _is_ours(name, ctx):
+                continue
+            seen.add(name)
+            snippet = m.group(0).lstrip("“\"'‘《（(、，,：: 在于由通过登录访问依托做好")
+            yield finding("identity.foreign_place",
+                          f"出现“{snippet}”，但本单位属于{ctx.county}。疑似套用了其他地方的报告，请核对全文中的地名和网站名称。",
+                          para_location(section, para), place=name, county=ctx.county, text=snippet)
+
+
+_SELF = re.compile(r"我(局|镇|乡|委|办|街道|中心|院|所|队|站|馆|区)")
+def _own_self_words(name: str, kind: str) -> set[str] | None:
+    n = flat(name)
+    n = re.sub(r"(人民政府|政府|办事处)$", "", n)
+    if kind == "township":
+        for w in ("街道", "镇", "乡"):
+            if n.endswith(w):
+                return {w, "办"} if w == "街道" else {w}
+        return None
+    if kind == "county":
+        return set()
+    if kind == "department":
+        for suffix, words in (("局", {"局"}), ("委员会", {"委"}), ("委", {"委"}), ("办公室", {"办"}),
+                              ("办", {"办"}), ("中心", {"中心"}), ("院", {"院"}), ("所", {"所"}),
+                              ("队", {"队"}), ("站", {"站"}), ("馆", {"馆"}), ("区", {"区"}),
+                              ("管委会", {"委", "区"})):
+            if n.endswith(suffix):
+                return words
+    return None
+
+
+@rule("identity.self_reference", "warning")
+def identity_self_reference(ctx: Context) -> Iterator[Finding]:
+    """The report speaks of itself as the body it is: a 镇 says 我镇, not 我局 or 我乡.
+
+    A township report naming another township of the roster as the subject of its work is
+    flagged too (text pasted from a neighbour)."""
+    name = ctx.body_name
+    if not name:
+        return
+    own = _own_self_words(name, ctx.body_kind)
+    if own is not None:
+        for section, para in ctx.ev.all_paragraphs():
+            wrong = sorted({m.group(0) for m in _SELF.finditer(para.text) if m.group(1) not in own})
+            if wrong:
+                yield finding("identity.self_reference",
+                              f"“{name}”的报告中自称“{'、'.join(wrong)}”，与本单位不符，疑似套用了其他单位的报告。",
+                              para_location(section, para), body=name, words=wrong)
+                return
+    if ctx.roster and ctx.body_kind == "township":
+        me = ctx.roster.find(name)
+        others = [b for b in ctx.roster.bodies if b != me and b.kind == "township"]
+        for section, para in ctx.ev.all_paragraphs():
+            if section not in ("1", "5"):
+                continue
+            text = flat(para.text)
+            for b in others:
+                short = canonical(b.name, ctx.roster.county)
+                if re.search(re.escape(short) + r"(人民政府|党委|政府)?(认真|积极|始终|坚持|严格|进一步|全面)", text):
+                    yield finding("identity.self_reference",
+                                  f"“{name}”的报告中把“{short}”写成了工作主体，疑似套用了其他乡镇的报告。",
+                                  para_location(section, para), body=name, other=short)
+                    return

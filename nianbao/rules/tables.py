@@ -1,0 +1,196 @@
+"""The tables: present, every cell a number, and the arithmetic (勾稽关系) of spec §3."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from nianbao.model import Finding, Location
+from nianbao.places import column_label
+from nianbao.rules.registry import Context, finding, rule
+from nianbao.template import (
+    TABLE3_BY_KEY,
+    TABLE3_COLUMNS,
+    TABLE3_RESULT_KEYS,
+    TABLE4_COLUMNS,
+    TABLE4_GROUPS,
+    TABLES,
+)
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+@rule("table.missing", "error")
+def table_missing(ctx: Context) -> Iterator[Finding]:
+    """Tables 二, 三 and 四 are all there, as tables or as their rows of figures."""
+    for key, name in TABLES.items():
+        if not ctx.ev.tables[key].found:
+            yield finding("table.missing",
+                          f"未找到{name}。请按2021年模板填写该表（没有数据的填0，不要删除表格，也不要以图片形式粘贴）。",
+                          Location(table=key, section=key[-1]))
+
+
+_PROBLEM_ZH = {"empty": "空白", "dash": "填了横线或斜线", "text": "填了文字", "decimal": "填了小数", "missing": "缺少该格"}
+
+
+@rule("table.cell_invalid", "error")
+def table_cell_invalid(ctx: Context) -> Iterator[Finding]:
+    """Every cell of tables 二, 三 and 四 holds a number: not empty, a dash, a word or a fraction
+    (the format wants 0 where there is nothing; only 行政事业性收费 may have decimals).
+
+    One finding per table row, naming its columns."""
+    for key, info in ctx.ev.tables.items():
+        if not info.found:
+            continue
+        by_row: dict[str, list] = {}
+        for c in info.cells:
+            if c.problem:
+                by_row.setdefault(c.row, []).append(c)
+        for row, cells in by_row.items():
+            first = cells[0]
+            row_key = None if key == "table4" else row
+            if all(c.problem == "missing" for c in cells) and row in info.missing_rows:
+                msg = "没有找到这一行（可能被删除、合并或改了名称）。请按模板恢复该行，没有数据的填0。"
+                loc = Location(table=key, row=row_key, page=first.page, line=first.line)
+            else:
+                kinds = "、".join(dict.fromkeys(
+                    _PROBLEM_ZH[c.problem]
+                    + (f"（“{c.raw.strip()}”）" if c.problem in ("text", "decimal", "dash") and c.raw else "")
+                    for c in cells))
+                if len(cells) == 1:
+                    msg = f"{kinds}。每一格都应填写数字，没有的填0。"
+                    loc = Location(table=key, row=row_key, column=first.column, page=first.page, line=first.line)
+                else:
+                    cols = "、".join(f"“{column_label(key, row, c.column)}”" for c in cells)
+                    msg = f"{cols}共{len(cells)}格{kinds}。每一格都应填写数字，没有的填0。"
+                    loc = Location(table=key, row=row_key, page=first.page, line=first.line)
+            yield finding("table.cell_invalid", msg, loc,
+                          cells=[{"column": c.column, "raw": c.raw, "problem": c.problem} for c in cells])
+
+
+@rule("table.negative", "error")
+def table_negative(ctx: Context) -> Iterator[Finding]:
+    """No figure in tables 二, 三 and 四 is negative."""
+    for key, info in ctx.ev.tables.items():
+        for c in info.cells:
+            if isinstance(c.value, (int, float)) and c.value < 0:
+                row = None if key == "table4" else c.row
+                yield finding("table.negative", f"填报为 {_fmt(c.value)}，数量不能为负数。",
+                              Location(table=key, row=row, column=c.column, page=c.page, line=c.line), value=c.value)
+
+
+@rule("table2.regulations_not_allowed", "error")
+def table2_regulations_not_allowed(ctx: Context) -> Iterator[Finding]:
+    """A township, a county government or a county department reports 规章 as 0 / 0 / 0.
+
+    Only State Council departments and provincial or 设区的市 governments make 规章 (spec §3 rule 6)."""
+    kind = ctx.body_kind
+    if kind == "city" or (kind == "other" and not ctx.county):
+        return
+    rules = ctx.report.table2.get("rules") or []
+    if any(isinstance(v, (int, float)) and v != 0 for v in rules):
+        shown = " / ".join("空" if v is None else _fmt(v) for v in rules)
+        yield finding("table2.regulations_not_allowed",
+                      f"填报为 {shown}。乡镇、县级政府及其部门无权制定规章（只有国务院部门和省、设区的市人民政府可以），"
+                      "“规章”一行应全部填0；本单位的文件请填在“行政规范性文件”一行。",
+                      Location(table="table2", row="rules"), values=rules, body_kind=kind)
+
+
+@rule("table2.valid_vs_made", "warning")
+def table2_valid_vs_made(ctx: Context) -> Iterator[Finding]:
+    """现行有效件数 is at least 本年制发件数 − 本年废止件数 (for 规章 and 行政规范性文件)."""
+    for key in ("rules", "normative"):
+        made, repealed, in_force = (ctx.report.table2.get(key) or [None] * 3)
+        if None in (made, repealed, in_force):
+            continue
+        if in_force < made - repealed:
+            yield finding("table2.valid_vs_made",
+                          f"现行有效件数 {in_force} 小于本年制发 {made} 减本年废止 {repealed}（= {made - repealed}），请核对。",
+                          Location(table="table2", row=key, column="in_force"),
+                          made=made, repealed=repealed, in_force=in_force)
+
+
+@rule("table2.fee_scale", "warning")
+def table2_fee_scale(ctx: Context) -> Iterator[Finding]:
+    """行政事业性收费 is in 万元: a figure that only makes sense in 元 is flagged.
+
+    Thresholds by kind of body are settings (NIANBAO_FEE_WARN_*)."""
+    fee = ctx.report.table2.get("fees_10k_yuan")
+    if not isinstance(fee, (int, float)) or fee <= 0:
+        return
+    s = ctx.settings
+    limit = {"township": s.fee_warn_township_10k, "county": s.fee_warn_county_10k,
+             "department": s.fee_warn_county_10k}.get(ctx.body_kind, s.fee_warn_other_10k)
+    if fee >= limit:
+        yield finding("table2.fee_scale",
+                      f"填报为 {_fmt(fee)} 万元（即 {fee * 10000:,.0f} 元），数额异常。该栏单位是“万元”，"
+                      f"如果填的是元，应改为 {fee / 10000:g}。", Location(table="table2", row="fees_10k_yuan", column="amount"),
+                      value=fee, limit=limit)
+
+
+def _t3(ctx: Context, key: str) -> list:
+    return ctx.report.table3.get(key) or [None] * 7
+
+
+@rule("table3.row_total", "error")
+def table3_row_total(ctx: Context) -> Iterator[Finding]:
+    """Table 三, every row: 总计 = 自然人 + the five kinds of 法人或其他组织 (spec §3 rule 1)."""
+    for key in TABLE3_BY_KEY:
+        row = _t3(ctx, key)
+        if None in row:
+            continue
+        s = sum(row[:6])
+        if s != row[6]:
+            yield finding("table3.row_total", f"六类申请人之和为 {s}，“总计”填报为 {row[6]}。",
+                          Location(table="table3", row=key, column="total"), expected=s, reported=row[6])
+
+
+@rule("table3.results_total", "error")
+def table3_results_total(ctx: Context) -> Iterator[Finding]:
+    """Table 三, every column: （七）总计 = the sum of the result rows （一）予以公开 … （六）3.其他
+    (spec §3 rule 2)."""
+    total = _t3(ctx, "total")
+    for ci, col in enumerate(TABLE3_COLUMNS):
+        parts = [_t3(ctx, k)[ci] for k in TABLE3_RESULT_KEYS]
+        if None in parts or total[ci] is None:
+            continue
+        s = sum(parts)
+        if s != total[ci]:
+            yield finding("table3.results_total", f"各项办理结果之和为 {s}，填报为 {total[ci]}。",
+                          Location(table="table3", row="total", column=col.key), expected=s, reported=total[ci])
+
+
+@rule("table3.balance", "error")
+def table3_balance(ctx: Context) -> Iterator[Finding]:
+    """Table 三, every column: 本年新收 + 上年结转 = （七）总计 + 结转下年度继续办理 (spec §3 rule 3,
+    the template's own note: 第一项加第二项之和，等于第三项加第四项之和)."""
+    new, over, total, fwd = (_t3(ctx, k) for k in ("new", "carried_over", "total", "carried_forward"))
+    for ci, col in enumerate(TABLE3_COLUMNS):
+        a, b, c, d = new[ci], over[ci], total[ci], fwd[ci]
+        if None in (a, b, c, d):
+            continue
+        if a + b != c + d:
+            yield finding("table3.balance",
+                          f"本年新收（{a}）+ 上年结转（{b}）= {a + b}，而办理结果总计（{c}）+ 结转下年度（{d}）= {c + d}，"
+                          "两者应相等（第一项加第二项之和，等于第三项加第四项之和）。",
+                          Location(table="table3", column=col.key), received=a + b, handled=c + d,
+                          new=a, carried_over=b, total=c, carried_forward=d)
+
+
+@rule("table4.total", "error")
+def table4_total(ctx: Context) -> Iterator[Finding]:
+    """Table 四: in each of the three groups, 总计 = 结果维持 + 结果纠正 + 其他结果 + 尚未审结
+    (spec §3 rule 4)."""
+    t4 = ctx.report.table4
+    for gi, (group, _label) in enumerate(TABLE4_GROUPS):
+        vals = t4[gi * 5: gi * 5 + 5]
+        if None in vals:
+            continue
+        s = sum(vals[:4])
+        if s != vals[4]:
+            yield finding("table4.total", f"维持、纠正、其他、尚未审结之和为 {s}，“总计”填报为 {vals[4]}。",
+                          Location(table="table4", column=TABLE4_COLUMNS[gi * 5 + 4].key),
+                          expected=s, reported=vals[4], group=group)

@@ -1,0 +1,43 @@
+"""One settings object for the whole service (environment prefix NIANBAO_)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from nianbao.readers import Limits
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NIANBAO_", extra="ignore")
+
+    data_dir: Path = Field(Path("./nianbao-data"), description="Where submissions, notices and the SQLite file live.")
+    county: str | None = Field(None, description="The county whose cycle this is, e.g. 巨鹿县.")
+    county_parents: list[str] = Field(default_factory=list,
+                                      description="Places above the county (e.g. 邢台市, 河北省): naming them is not foreign.")
+
+    max_file_mb: float = Field(30, gt=0, le=1024, description="Largest file accepted, in MB.")
+    max_pages: int = Field(200, gt=0, le=5000, description="Most PDF pages read.")
+    max_unzipped_mb: float = Field(200, gt=0, le=4096, description="A .docx inflating to more is refused (zip bomb).")
+    convert_timeout_s: float = Field(120, gt=0, le=3600, description="LibreOffice conversion of one .doc/.wps.")
+
+    fee_warn_township_10k: float = Field(500, ge=0, description="table2.fee_scale: 万元 above which a township's fee looks like 元.")
+    fee_warn_county_10k: float = Field(50_000, ge=0, description="…for a county government or department.")
+    fee_warn_other_10k: float = Field(1_000_000, ge=0, description="…for anything else (a city).")
+    similarity_threshold: float = Field(0.9, gt=0, le=1, description="similarity.*: n-gram overlap that counts as copied.")
+
+    def limits(self) -> Limits:
+        return Limits(
+            max_bytes=int(self.max_file_mb * 1024 * 1024),
+            max_pages=self.max_pages,
+            max_unzipped_bytes=int(self.max_unzipped_mb * 1024 * 1024),
+            convert_timeout=self.convert_timeout_s,
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
