@@ -226,10 +226,12 @@ def _typical_width(lines: list[Line]) -> float | None:
 
 
 def _typical_left(lines: list[Line]) -> float | None:
-    xs = [round(ln.x0) for ln in lines if ln.x0 is not None]
+    """The text's left margin: most paragraphs are indented, so not the most common x0 but a
+    low one (the lowest few may be stray marks)."""
+    xs = sorted(ln.x0 for ln in lines if ln.x0 is not None)
     if not xs:
         return None
-    return float(max(set(xs), key=xs.count))
+    return xs[len(xs) // 20]
 
 
 def _starts_paragraph(prev: Line, ln: Line, full: float | None, left: float | None) -> bool:
