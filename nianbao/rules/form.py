@@ -83,6 +83,8 @@ def years_stray(ctx: Context) -> Iterator[Finding]:
     if not y:
         return
     allowed = {y - 1, y, y + 1}
+    if ctx.report.year:  # a report on the wrong year is year.mismatch's business, not every date in it
+        allowed |= {ctx.report.year - 1, ctx.report.year, ctx.report.year + 1}
     for section, para in ctx.ev.all_paragraphs():
         text = _QUOTED.sub("", flat(para.text))
         for m in _YEAR_IN_TEXT.finditer(text):
