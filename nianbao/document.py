@@ -115,8 +115,8 @@ def split_values(text: str) -> tuple[str, list[str]]:
     if not m:
         return text, []
     values = m.group("values").split()
-    if not any(_NUMBER_TOKEN.match(v) for v in values):
-        return text, []
+    if not any(_NUMBER_TOKEN.match(v) for v in values) and not all(re.fullmatch(r"[-—–/／－]+", v) for v in values):
+        return text, []  # "…全年无": a word, not a cell; a lone dash is a (bad) cell
     label = m.group("label").strip()
     if label and re.search(r"[\d.．、]$", label) and not re.search(r"\s$", text[: m.start("values")]):
         return text, []

@@ -63,6 +63,7 @@ class ReportSpec:
     year: int = 2024
     county: str = "巨鹿县"
     template: str = "2021"  # "2021" | "2019"
+    table_templates: dict[str, str] = field(default_factory=dict)  # per table, for hybrids: {"table2": "2019"}
     title: str | None = None  # None: the standard title; "": no title at all
     title_lines: int = 2  # the body on one line and "{Y}年政府信息公开工作年度报告" on the next
     preamble: str | None = None  # None: the standard preamble with 统计期限
@@ -192,7 +193,7 @@ def _cell(spec: ReportSpec, table: str, row: str, idx: int, value: Any, colspan:
 def table2_grid(spec: ReportSpec) -> list[list[C | None]]:
     t = spec.table2
     drop = {r for tb, r in spec.drop_rows if tb == "table2"}
-    if spec.template == "2019":
+    if spec.table_templates.get("table2", spec.template) == "2019":
         return _table2_grid_2019(spec)
 
     def three(key: str, label: str) -> list[C | None]:
@@ -305,7 +306,8 @@ def table3_labels(template: str) -> list[tuple[str, str | None, str | None, str]
 
 def table3_grid(spec: ReportSpec) -> list[list[C | None]]:
     drop = {r for tb, r in spec.drop_rows if tb == "table3"}
-    labels = [lab for lab in table3_labels(spec.template) if lab[0] not in drop]
+    template = spec.table_templates.get("table3", spec.template)
+    labels = [lab for lab in table3_labels(template) if lab[0] not in drop]
     grid: list[list[C | None]] = [
         [C("（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）", 3, 3), None, None,
          C("申请人情况", 7), None, None, None, None, None, None],
@@ -334,7 +336,7 @@ def table3_grid(spec: ReportSpec) -> list[list[C | None]]:
                     row[1] = C(l2, 1, span)
                 row[2] = C(own)
         values = spec.table3[key]
-        if spec.template == "2019" and key == "other_other":  # one row for all of （六）
+        if template == "2019" and key == "other_other":  # one row for all of （六）
             values = [sum(spec.table3[k][ci] for k in ("other_no_correction", "other_no_fee", "other_other"))
                       for ci in range(7)]
         for ci in range(7):
@@ -478,39 +480,51 @@ def _comment(d, p, text: str) -> None:
 
 
 def _docx_table(d, grid: list[list[C | None]], Cm, Pt, WD_TABLE_ALIGNMENT) -> None:
+    """A table with Word's own merge markup: gridSpan across, vMerge restart/continue down.
+
+    Written straight into each row's cells (python-docx's cell.merge() looks every cell up
+    again and is quadratic)."""
     nrows, ncols = len(grid), len(grid[0])
     table = d.add_table(rows=nrows, cols=ncols)
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    width = Cm(16.6)
-    widths = _col_widths(ncols, width)
-    size = Pt(9 if ncols > 10 else 10.5)
-    rows = table.rows  # iterate once; table.cell(r, c) is quadratic
-    cells = [list(r.cells) for r in rows]
     table.autofit = False
+    widths = _col_widths(ncols, Cm(16.6))
     for gc, w in zip(table._tbl.tblGrid.gridCol_lst, widths, strict=True):
         gc.w = w  # LibreOffice lays out by the grid, Word by the cells: set both
-    for ci, w in enumerate(widths):
-        for ri in range(nrows):
-            cells[ri][ci].width = w
-    merges = []
+    size = Pt(9 if ncols > 10 else 10.5)
+    owner: dict[tuple[int, int], tuple[int, int]] = {}
     for ri, row in enumerate(grid):
         for ci, c in enumerate(row):
-            if c is None:
+            if c is not None:
+                for dr in range(c.rowspan):
+                    for dc in range(c.colspan):
+                        owner[(ri + dr, ci + dc)] = (ri, ci)
+    for ri, row in enumerate(table.rows):  # once, in order
+        tcs = list(row._tr.tc_lst)
+        for ci, tc in enumerate(tcs):
+            r0, c0 = owner.get((ri, ci), (ri, ci))
+            if c0 != ci:  # covered from the left: the spanning cell holds this grid column
+                row._tr.remove(tc)
                 continue
-            cell = cells[ri][ci]
-            lines = c.text.split("\n")
-            para = cell.paragraphs[0]
+            spec = grid[r0][c0] or C("")
+            tc.width = sum(widths[c0:c0 + spec.colspan])
+            if spec.colspan > 1:
+                tc.grid_span = spec.colspan
+            if spec.rowspan > 1:
+                tc.vMerge = "restart" if r0 == ri else "continue"
+            if r0 != ri:
+                continue
+            para = tc.p_lst[0]
+            lines = spec.text.split("\n")
+            from docx.text.paragraph import Paragraph as _P
+
+            p = _P(para, None)
             for li, line in enumerate(lines):
-                run = para.add_run(line)
+                run = p.add_run(line)
                 run.font.size = size
                 if li < len(lines) - 1:
                     run.add_break()
-            if c.colspan > 1 or c.rowspan > 1:
-                merges.append((ri, ci, ri + c.rowspan - 1, ci + c.colspan - 1))
-    for r0, c0, r1, c1 in merges:
-        # a merge rewrites the row's cells: look them up afresh (writing only; readers iterate rows)
-        table.cell(r0, c0).merge(table.cell(r1, c1))
 
 
 def _col_widths(ncols: int, total):
@@ -613,3 +627,34 @@ def write_all(specs: dict[str, ReportSpec], outdir: str | Path, formats: tuple[s
         for name, pdf in zip(specs, pdfs, strict=True):
             out[name]["pdf"] = pdf
     return out
+
+
+def expected_report(spec: ReportSpec):
+    """The report a reader should get back from this spec's documents (all keys but period)."""
+    from nianbao.document import clean_text
+    from nianbao.model import Report, empty_table2
+
+    t2 = empty_table2()
+    if spec.template == "2019":
+        for key in ("licensing", "penalty", "coercion"):
+            t2[key] = spec.table2[key]
+    else:
+        t2 = copy.deepcopy(spec.table2)
+    t3 = copy.deepcopy(spec.table3)
+    if spec.template == "2019":
+        for ci in range(7):
+            t3["other_other"][ci] = sum(spec.table3[k][ci] for k in ("other_no_correction", "other_no_fee", "other_other"))
+            t3["other_no_correction"][ci] = t3["other_no_fee"][ci] = 0
+    title = clean_text("".join(spec.title_paragraphs())) or None
+    return Report(
+        body=spec.body if title else None,
+        year=spec.year,
+        title=title,
+        template=spec.template,
+        period=None,
+        sections={s.key: "\n".join(clean_text(p) for p in spec.section_paragraphs(s.key) if clean_text(p))
+                  for s in SECTIONS},
+        table2=t2,
+        table3=t3,
+        table4=list(spec.table4),
+    )

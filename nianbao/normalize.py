@@ -70,6 +70,7 @@ class TableInfo:
     cells: list[Cell] = field(default_factory=list)
     missing_rows: list[str] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)  # row labels as written (flat)
+    single_other_row: bool = False  # table 三's （六）其他处理 in one row (the 2019 layout)
 
 
 @dataclass
@@ -142,9 +143,13 @@ def normalize(doc: Document) -> Parsed:
         m19.append("规范性文件")
     template = "hybrid" if m21 and m19 else "2021" if m21 else "2019" if m19 else detect_template(flat_text)
 
+    t3 = _table3(grouped["table3"])
+    if t3.single_other_row:  # the 2019 table 三 has one （六）其他处理 row, 2021 splits it in three
+        m19.append("（六）其他处理（未分三项）")
+        template = "hybrid" if m21 else "2019"
     tables = {
         "table2": _table2(grouped["table2"], template),
-        "table3": _table3(grouped["table3"]),
+        "table3": t3,
         "table4": _table4(grouped["table4"]),
     }
 
@@ -404,6 +409,7 @@ def _table3(tables: list[Table]) -> TableInfo:
     if tables:
         info.page, info.line = tables[0].page, tables[0].line
     found: dict[str, tuple[list[str], int | None, int | None]] = {}
+    labels_by_key: dict[str, str] = {}
     pending = ""
     last_index = -1
     for cells, page, line in _rows(tables):
@@ -427,11 +433,14 @@ def _table3(tables: list[Table]) -> TableInfo:
         if key in found:
             continue
         info.labels.append(label)
+        labels_by_key[key] = label
         found[key] = (values, page, line)
         last_index = TABLE3_KEYS.index(key)
     if not tables:
         return info
-    is_2019_other = "other_other" in found and "other_no_correction" not in found and "other_no_fee" not in found
+    is_2019_other = ("other_other" in found and "other_no_correction" not in found and "other_no_fee" not in found
+                     and bool(re.search(r"其他处理$", labels_by_key.get("other_other", ""))))
+    info.single_other_row = is_2019_other
     for ri, key in enumerate(TABLE3_KEYS):
         if key not in found:
             if is_2019_other and key in ("other_no_correction", "other_no_fee"):

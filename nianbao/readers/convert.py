@@ -18,6 +18,12 @@ def read_converted(path: Path, limits: Limits) -> Document:
                         extension=ext, converter=None)
     from nianbao.readers.docx import read_docx
 
+    head = path.read_bytes()[:1 << 20]
+    if ext == ".doc" and head.startswith(b"\xd0\xcf\x11\xe0") and "WordDocument".encode("utf-16-le") not in head:
+        # an OLE container without a Word stream: an .xls or .ppt renamed, or a damaged file
+        raise ReadError("file.unreadable", "文件扩展名是“.doc”，但内容不是 Word 文档（可能已损坏，或是改了扩展名的其他文件）。"
+                        "请用 Word 或 WPS 打开报告后“另存为”.docx 再提交。", extension=ext)
+
     with tempfile.TemporaryDirectory(prefix="nianbao-conv-") as tmp:
         src = Path(tmp) / ("input" + ext)  # a plain name: LibreOffice dislikes some file names
         src.write_bytes(path.read_bytes())

@@ -142,7 +142,7 @@ def narrative_table2(ctx: Context) -> Iterator[Finding]:
 
 _UNIT = r"(条|件|个|次|篇|项|期|场)"
 _BREAKDOWN = re.compile(rf"(?:共|共计|合计|累计|总计)?{_NP}{{0,3}}(\d+)\s*{_UNIT}[，,：:（(]?其中")
-_PCT = re.compile(r"(\d+)\s*(条|件|个|次|篇|项|期|场)[^，,；;。\d]{0,6}?占(?:比)?(?:为)?(\d+(?:\.\d+)?)%")
+_PCT = re.compile(r"(\d+)\s*(条|件|个|次|篇|项|期|场)[^；;。\d]{0,6}?占(?:比)?(?:为)?(\d+(?:\.\d+)?)[%％]")
 
 
 @rule("narrative.breakdown", "warning")

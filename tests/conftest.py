@@ -1,0 +1,32 @@
+"""Shared fixtures. Real documents come from ../shared (beside the clone in CI); generated
+documents are made by nianbao.generate and tests/fixtures/make_bad_files.py."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("NIANBAO_SHARED", ROOT.parent / "shared"))
+SEEDS = SHARED / "seeds"
+SAMPLES = SHARED / "samples"
+ROSTER = ROOT / "examples" / "julu-roster.yaml"
+
+needs_shared = pytest.mark.skipif(not SEEDS.is_dir(), reason="../shared (seeds and samples) is not beside the clone")
+
+
+@pytest.fixture(scope="session")
+def roster():
+    from nianbao.bodies import load_roster
+
+    return load_roster(ROSTER)
+
+
+@pytest.fixture(scope="session")
+def bad_files(tmp_path_factory):
+    """Every bad file of tests/fixtures/make_bad_files.py, made once per session."""
+    from tests.fixtures.make_bad_files import make_all
+
+    return make_all(tmp_path_factory.mktemp("bad"))
