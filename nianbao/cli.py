@@ -75,6 +75,7 @@ def check(
     body: Annotated[str | None, typer.Option(help="Submitted for this body (name, or code with --roster).")] = None,
     roster: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="Roster: .yaml, .csv or one name per line.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    no_fail: Annotated[bool, typer.Option("--no-fail", help="Report only: exit 0 even when reports are rejected.")] = False,
 ) -> None:
     """Check reports; exit status 0 accepted, 1 rejected, 2 usage or I/O error."""
     from nianbao.check import check_file
@@ -83,13 +84,15 @@ def check(
     who = _resolve_body(body, ros)
     county = county or (ros.county if ros and ros.county else None)
     if path.is_dir():
-        raise typer.Exit(_check_dir(path, year, county, ros, who, as_json))
-    result = check_file(path, year=year, county=county, roster=ros, body=who)
-    if as_json:
-        _dump(result.to_json())
+        status = _check_dir(path, year, county, ros, who, as_json)
     else:
-        _print_result(result)
-    raise typer.Exit(EXIT_ACCEPTED if result.verdict == "accepted" else EXIT_REJECTED)
+        result = check_file(path, year=year, county=county, roster=ros, body=who)
+        if as_json:
+            _dump(result.to_json())
+        else:
+            _print_result(result)
+        status = EXIT_ACCEPTED if result.verdict == "accepted" else EXIT_REJECTED
+    raise typer.Exit(EXIT_ACCEPTED if no_fail else status)
 
 
 def _print_result(result) -> None:

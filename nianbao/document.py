@@ -244,8 +244,10 @@ def _starts_paragraph(prev: Line, ln: Line, full: float | None, left: float | No
         em = ln.size or 12.0
         if ln.x0 - left > 1.2 * em:  # first-line indent
             return True
-        if prev.x1 is not None and full is not None and full - prev.x1 > 1.5 * em:
-            return True  # the previous line stopped short
+        if prev.x1 is not None and full is not None and full - prev.x1 > 2.2 * em:
+            # the previous line stopped short (by more than the one character that line-breaking
+            # rules carry over with a closing 。)
+            return True
         return False
     # no layout (PDF-extracted text): judge by punctuation and length
     if ends and (_ITEM_START.match(text) or full is None or len(prev_text) < 0.8 * full):

@@ -420,6 +420,7 @@ def write_docx(spec: ReportSpec, path: str | Path) -> Path:
             r.bold = True
         elif kind == "para":
             p = d.add_paragraph()
+            p.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY  # as government documents are set
             p.paragraph_format.first_line_indent = Pt(24)
             text = value
             if spec.tracked_change and first_section_para and kind == "para" and value in spec.section_paragraphs("1"):

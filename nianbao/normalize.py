@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 
 from nianbao.document import Artifact, Document, Paragraph, Table, clean_text, normalize_number_text
 from nianbao.model import Number, Report, empty_table2
 from nianbao.template import (
     SECTIONS,
-    TABLE2_BY_KEY,
     TABLE2_LIST_KEYS,
     TABLE2_ROWS,
     TABLE3_COLUMNS,
@@ -46,6 +46,11 @@ class Para:
     page: int | None
     line: int | None
     index: int  # 1-based within its section
+
+    @cached_property
+    def flat(self) -> str:
+        """The text without any whitespace (rules match on this; PDFs break lines anywhere)."""
+        return flat(self.text)
 
 
 @dataclass
@@ -297,7 +302,7 @@ def _classify_tables(blocks: list, section_of_block: dict[int, str]) -> dict[str
         text = flat("".join(_row_label(r) for r in b.rows))
         scores = {
             "table2": sum(text.count(w) for w in _T2_WORDS),
-            "table3": sum(1 for r in TABLE3_ROWS if re.search(r.pattern.rstrip("$"), text))
+            "table3": sum(1 for rx in _T3_ANYWHERE if rx.search(text))
             + text.count("申请人情况") * 3,
             "table4": sum(text.count(w) for w in _T4_WORDS),
         }
@@ -322,6 +327,8 @@ def parse_cell(raw: str | None, decimals: bool = False) -> tuple[Number, str | N
     """A cell's number, or None and why not."""
     if raw is None:
         return None, "missing"
+    if raw.isascii() and raw.isdigit():
+        return int(raw), None
     text = normalize_number_text(raw).replace(" ", "").replace("\n", "")
     if not text:
         return None, "empty"
@@ -394,11 +401,17 @@ def _values_table2(info: TableInfo) -> dict:
     return out
 
 
+_T3_PATTERNS = [(re.compile(r.pattern), r.key) for r in TABLE3_ROWS]
+_T3_ANYWHERE = [re.compile(r.pattern.rstrip("$")) for r in TABLE3_ROWS]
+
+
 def _match_table3(label: str) -> str | None:
+    """The row a label names: of all row patterns found in it, the one that ends last (merged
+    group labels such as 三、本年度办理结果 come first)."""
     best: tuple[int, int, str] | None = None
-    for row in TABLE3_ROWS:
-        for m in re.finditer(row.pattern, label):
-            cand = (m.end(), m.end() - m.start(), row.key)
+    for rx, key in _T3_PATTERNS:
+        for m in rx.finditer(label):
+            cand = (m.end(), m.end() - m.start(), key)
             if best is None or cand[:2] > best[:2]:
                 best = cand
     return best[2] if best else None
@@ -412,7 +425,8 @@ def _table3(tables: list[Table]) -> TableInfo:
     labels_by_key: dict[str, str] = {}
     pending = ""
     last_index = -1
-    for cells, page, line in _rows(tables):
+    rows = list(_rows(tables))
+    for idx, (cells, page, line) in enumerate(rows):
         if len(cells) < 8:
             pending += "".join(cells)
             continue
@@ -423,6 +437,9 @@ def _table3(tables: list[Table]) -> TableInfo:
             flat(v) in ("其他", "总计") for v in values
         ):
             continue  # a header row
+        if _split_row(label, values, rows[idx + 1][0] if idx + 1 < len(rows) else None):
+            pending = label  # a row broken by the page: its figures are on the next row
+            continue
         key = _match_table3(label)
         if key is None:
             # a row whose label was lost (e.g. split across pages): the next row in order
@@ -441,7 +458,7 @@ def _table3(tables: list[Table]) -> TableInfo:
     is_2019_other = ("other_other" in found and "other_no_correction" not in found and "other_no_fee" not in found
                      and bool(re.search(r"其他处理$", labels_by_key.get("other_other", ""))))
     info.single_other_row = is_2019_other
-    for ri, key in enumerate(TABLE3_KEYS):
+    for key in TABLE3_KEYS:
         if key not in found:
             if is_2019_other and key in ("other_no_correction", "other_no_fee"):
                 # the 2019 template has one （六）其他处理 row: it all maps to other_other
@@ -457,6 +474,16 @@ def _table3(tables: list[Table]) -> TableInfo:
             value, problem = parse_cell(values[ci])
             info.cells.append(Cell("table3", key, col.key, ci, values[ci], value, problem, page, line))
     return info
+
+
+def _split_row(label: str, values: list[str], nxt: list[str] | None) -> bool:
+    """The first part of a table row that a page break cut in two: a label and no figures here,
+    figures (and perhaps the rest of the label, naming no row of its own) on the next row."""
+    if nxt is None or len(nxt) < 8 or any(v.strip() for v in values):
+        return False
+    if not any(re.search(r"\d", v) for v in nxt[-7:]):
+        return False
+    return _match_table3(flat("".join(nxt[:-7]))) is None
 
 
 def _values_table3(info: TableInfo) -> dict[str, list[Number]]:

@@ -206,13 +206,14 @@ def match_heading(line: str) -> HeadingMatch | None:
         for name in section.names:
             if rest.startswith(name):
                 tail = rest[len(name):]
-                if tail and not re.match(r"^[。：:；;，,]", tail):
+                if tail and tail[0] not in "。：:；;，,":
                     continue  # a sentence that merely starts with the name
                 return _heading(section, num, sep, tail.lstrip("。：:；;，,"))
-    if num:  # a slightly misworded name after a numeral: 政府信息公开行政复议和行政诉讼情况
+    if num and len(rest) <= 25:  # a slightly misworded name after a numeral: 政府信息公开行政复议和行政诉讼情况
         for section in SECTIONS:
             for name in section.names:
-                if abs(len(rest) - len(name)) <= 3 and SequenceMatcher(None, rest, name).ratio() >= 0.85:
+                if (abs(len(rest) - len(name)) <= 3 and rest[:2] in name
+                        and SequenceMatcher(None, rest, name).ratio() >= 0.85):
                     return _heading(section, num, sep, "")
     return None
 

@@ -8,6 +8,7 @@ encrypted file. Each of those is handled here.
 
 from __future__ import annotations
 
+import bisect
 from pathlib import Path
 
 from nianbao.document import Document, Line, Table, assemble, is_page_number
@@ -56,7 +57,7 @@ def read_pdf(path: Path, limits: Limits) -> Document:
 
 def _extract(pdf):
     lines: list[tuple[int, float, Line]] = []
-    tables: list[tuple[int, float, float, Table]] = []  # page, top, bottom, table
+    tables: list[tuple[int, float, Table]] = []  # page, top, table
     n_chars = 0
     n_images = 0
     for pno, page in enumerate(pdf.pages, 1):
@@ -86,27 +87,24 @@ def _extract(pdf):
                 continue
             size = tl["chars"][0]["size"] if tl.get("chars") else None
             lines.append((pno, tl["top"], Line(text, page=pno, x0=tl["x0"], x1=tl["x1"], size=size)))
-        for (x0, top, x1, bottom), rows in grids:
-            tables.append((pno, top, bottom, Table(rows, page=pno, row_pages=[pno] * len(rows))))
+        for (_x0, top, _x1, _bottom), rows in grids:
+            tables.append((pno, top, Table(rows, page=pno, row_pages=[pno] * len(rows))))
     return lines, tables, n_chars, n_images
 
 
-def _stitch(lines, tables):
-    """Join a table that runs on from one page to the next (nothing between them) and place each
-    table before the line it precedes."""
-    flat_lines = [ln for _, _, ln in lines]
+def _stitch(lines, tables) -> list[tuple[int, Table]]:
+    """Place each table before the first line below it, and join a table that runs on from one
+    page to the next (nothing between them, the same number of columns) into one."""
     keys = [(p, top) for p, top, _ in lines]
     placed: list[tuple[int, Table]] = []
-    for p, top, bottom, t in sorted(tables, key=lambda x: (x[0], x[1])):
-        index = sum(1 for k in keys if k < (p, top))
+    for p, top, t in sorted(tables, key=lambda x: (x[0], x[1])):
+        index = bisect.bisect_left(keys, (p, top))
         if placed:
             prev_index, prev = placed[-1]
-            prev_page = prev.row_pages[-1] if prev.row_pages else prev.page
-            if prev_index == index and prev_page == p - 1 and _width(prev) == _width(t):
+            if prev_index == index and prev.row_pages[-1] == p - 1 and _width(prev) == _width(t):
                 _append(prev, t)
                 continue
         placed.append((index, t))
-    lines[:] = [(k[0], k[1], ln) for k, ln in zip(keys, flat_lines, strict=True)]
     return placed
 
 

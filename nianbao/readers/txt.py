@@ -40,9 +40,11 @@ def read_txt(path: Path) -> Document:
     raw_lines = text.split("\n")
     lines: list[str] = []
     for no, ln in enumerate(raw_lines, 1):
-        for m in _ARTIFACT.finditer(ln):
-            artifacts.append(Artifact(m.group(1).lower(), m.group(0), line=no))
-        lines.append(_ARTIFACT.sub("", ln))
+        if "[" in ln:
+            for m in _ARTIFACT.finditer(ln):
+                artifacts.append(Artifact(m.group(1).lower(), m.group(0), line=no))
+            ln = _ARTIFACT.sub("", ln)
+        lines.append(ln)
     if not any(ln.strip() for ln in lines):
         raise ReadError("file.no_text", "文件中没有任何文字内容。请提交包含报告正文和表格的文件。")
     tabbed = sum(1 for ln in lines if ln.startswith("\t"))

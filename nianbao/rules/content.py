@@ -105,7 +105,7 @@ def text_placeholder(ctx: Context) -> Iterator[Finding]:
         yield finding("text.placeholder", f"标题中留有占位符“{m.group(0)}”，请替换为实际内容。", Location(),
                       text=m.group(0))
     for section, para in ctx.ev.all_paragraphs():
-        m = _PLACEHOLDERS.search(flat(para.text))
+        m = _PLACEHOLDERS.search(para.flat)
         if m:
             yield finding("text.placeholder", f"留有模板占位符“{m.group(0)}”，请替换为实际内容。",
                           para_location(section, para), text=m.group(0))

@@ -14,7 +14,7 @@ from nianbao.template import SECTION_BY_KEY, SECTIONS, flat
 
 def _period_location(ctx: Context) -> Location:
     for section, para in ctx.ev.all_paragraphs():
-        if ctx.report.period and ctx.report.period.get("text", "\0")[:8] in flat(para.text):
+        if ctx.report.period and ctx.report.period.get("text", "\0")[:8] in para.flat:
             return para_location(section, para)
     return Location()
 
@@ -86,7 +86,7 @@ def years_stray(ctx: Context) -> Iterator[Finding]:
     if ctx.report.year:  # a report on the wrong year is year.mismatch's business, not every date in it
         allowed |= {ctx.report.year - 1, ctx.report.year, ctx.report.year + 1}
     for section, para in ctx.ev.all_paragraphs():
-        text = _QUOTED.sub("", flat(para.text))
+        text = _QUOTED.sub("", para.flat)
         for m in _YEAR_IN_TEXT.finditer(text):
             year = int(m.group(1))
             if year in allowed:
@@ -156,7 +156,7 @@ def template_citation(ctx: Context) -> Iterator[Finding]:
     """The report cites its basis correctly: not 国办公开办函〔2019〕60号 (the old template), and the
     条例 by its name 《中华人民共和国政府信息公开条例》."""
     for section, para in ctx.ev.all_paragraphs():
-        text = flat(para.text)
+        text = para.flat
         if _OLD_BASIS.search(text):
             yield finding("template.citation",
                           "引用了已停用的“国办公开办函〔2019〕60号”作为依据，应为“国办公开办函〔2021〕30号”。",

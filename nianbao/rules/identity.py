@@ -67,7 +67,7 @@ _PORTAL = re.compile(
     r"(?P<what>人民政府|政府)(?P<tail>”?(?:门户网站|门户网|网站|官网|政务网|信息公开|政务公开|办公室)?)"
 )
 _NOT_FIRST = set("全本我各该省市县区和及与的")
-_NOT_LAST = set("过合照据送请交报到给向对于在的和与及离经由为是被把将从级个各全本我该省市县区")
+_NOT_LAST = set("过合照据送请交报到给向对于在的和与及离经由为是被把将从级个各全本我该省市县区理暨即")
 
 
 def _is_ours(name: str, ctx: Context) -> bool:
@@ -95,14 +95,14 @@ def identity_foreign_place(ctx: Context) -> Iterator[Finding]:
                       f"报告标题“{title}”是“{name}”的报告，不属于{ctx.county}。请提交本单位{ctx.county}的年度报告。",
                       title_location(ctx), place=name, county=ctx.county)
     for section, para in ctx.ev.all_paragraphs():
-        for m in _PORTAL.finditer(flat(para.text)):
+        for m in _PORTAL.finditer(para.flat):
             name = m.group("name")
             stem = name[:-1]
             if name in seen or stem[0] in _NOT_FIRST or stem[-1] in _NOT_LAST or _NOT_A_PLACE.search(name):
                 continue
             tail = (m.group("tail") or "").strip("”")
-            if not tail and m.group("what") != "人民政府":
-                continue  # "…县政府的要求": too loose to be a place name
+            if m.group("what") != "人民政府" and not re.match(r"门户|网站|官网|政务网", tail):
+                continue  # "受理县政府信息公开申请", "离县政府的要求": too loose to be a place name
             if _is_ours(name, ctx):
                 continue
             seen.add(name)
@@ -157,7 +157,7 @@ def identity_self_reference(ctx: Context) -> Iterator[Finding]:
         for section, para in ctx.ev.all_paragraphs():
             if section not in ("1", "5"):
                 continue
-            text = flat(para.text)
+            text = para.flat
             for b in others:
                 short = canonical(b.name, ctx.roster.county)
                 if re.search(re.escape(short) + r"(人民政府|党委|政府)?(认真|积极|始终|坚持|严格|进一步|全面)", text):

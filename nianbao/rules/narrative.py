@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from nianbao.model import Finding
 from nianbao.rules.identity import para_location
 from nianbao.rules.registry import Context, finding, rule
-from nianbao.template import flat
 
 _NP = r"[^。；;，,\d]"  # inside one clause, no number
 
@@ -29,7 +28,7 @@ def _t3_total(ctx: Context, key: str) -> int | None:
     return sum(row[:6]) if None not in row[:6] else None
 
 
-@rule("narrative.applications", "warning")
+@rule("narrative.applications", "error")
 def narrative_applications(ctx: Context) -> Iterator[Finding]:
     """Counts of applications in the text (收到/受理…申请N件, 上年结转N件, 结转下年度N件) agree
     with table 三.
@@ -40,7 +39,7 @@ def narrative_applications(ctx: Context) -> Iterator[Finding]:
     for section, para in ctx.ev.all_paragraphs():
         if section in ("2", "3", "4"):
             continue
-        text = flat(para.text)
+        text = para.flat
         loc = para_location(section, para)
         if table_new is not None and _APPS_NONE.search(text) and table_new > 0:
             yield finding("narrative.applications",
@@ -63,7 +62,7 @@ def narrative_applications(ctx: Context) -> Iterator[Finding]:
                 if n != table:
                     yield finding("narrative.applications",
                                   f"正文写“{m.group(0)}”，但表三“{label}”总计为 {table}。请核对。",
-                                  loc, text_says=n, table=table, row=key)
+                                  loc, severity="warning", text_says=n, table=table, row=key)
 
 
 _REVIEW_NONE = re.compile(rf"(?:无|没有|未发生|未收到|未出现|未有){_NP}{{0,16}}行政复议|行政复议{_NP}{{0,6}}(?:为0|为零|0件|0起)")
@@ -72,7 +71,7 @@ _LITIGATION_NONE = re.compile(rf"(?:无|没有|未发生|未收到|未出现|未
 _LITIGATION_COUNT = re.compile(rf"行政诉讼{_NP}{{0,8}}?(\d+)\s*(?:件|起|宗|个)")
 
 
-@rule("narrative.review_litigation", "warning")
+@rule("narrative.review_litigation", "error")
 def narrative_review_litigation(ctx: Context) -> Iterator[Finding]:
     """What the text says of 行政复议 and 行政诉讼 (无…, or N件) agrees with table 四.
 
@@ -86,7 +85,7 @@ def narrative_review_litigation(ctx: Context) -> Iterator[Finding]:
     for section, para in ctx.ev.all_paragraphs():
         if section in ("2", "3", "4"):
             continue
-        text = flat(para.text)
+        text = para.flat
         loc = para_location(section, para)
         for word, table, none_rx, count_rx, where in checks:
             if table is None:
@@ -124,7 +123,7 @@ def narrative_table2(ctx: Context) -> Iterator[Finding]:
     for section, para in ctx.ev.all_paragraphs():
         if section in ("2", "3", "4"):
             continue
-        text = flat(para.text)
+        text = para.flat
         for rx, key, idx, where in _T2_TEXT:
             m = rx.search(text)
             if not m:
@@ -150,7 +149,7 @@ def narrative_breakdown(ctx: Context) -> Iterator[Finding]:
     """A stated breakdown adds up: in "共N条，其中a条、b条…" the parts do not exceed the whole, and a
     part's stated percentage is its share of the whole."""
     for section, para in ctx.ev.all_paragraphs():
-        text = flat(para.text)
+        text = para.flat
         for m in _BREAKDOWN.finditer(text):
             whole, unit = int(m.group(1)), m.group(2)
             end = len(text)

@@ -1,0 +1,48 @@
+"""The domain package stays pure: no Prefect, no database, no network (design.md, layers)."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FORBIDDEN = ("prefect", "sqlalchemy", "alembic", "psycopg", "apprise", "httpx", "requests", "aiohttp",
+             "urllib.request", "smtplib", "socket", "flows", "tasks", "db", "notifications", "deployments")
+
+
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_domain_source_imports_nothing_outside_the_domain():
+    bad = []
+    for path in sorted((ROOT / "nianbao").rglob("*.py")):
+        for name in _imports(path):
+            if any(name == f or name.startswith(f + ".") for f in FORBIDDEN):
+                bad.append(f"{path.relative_to(ROOT)}: {name}")
+    assert bad == []
+
+
+def test_importing_every_domain_module_loads_no_infrastructure():
+    modules = sorted(
+        ".".join(p.relative_to(ROOT).with_suffix("").parts)
+        for p in (ROOT / "nianbao").rglob("*.py")
+        if p.name != "__main__.py"
+    )
+    code = (
+        "import importlib, json, sys\n"
+        f"for m in {modules!r}: importlib.import_module(m)\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    loaded = json.loads(out.stdout)
+    assert [m for m in loaded if m.split(".")[0] in {"prefect", "sqlalchemy", "alembic", "psycopg", "apprise"}] == []
