@@ -10,7 +10,9 @@ must do.
 - docx: python-docx `Document(path)`, every cell of every table row, every paragraph's text
 - pdf:  `pdfplumber.open(path)`, `page.extract_text()` for every page
 
-The target is parse+check ≤ 1.5 × floor. This prints figures; it does not gate: the exit
+The target is parse+check ≤ 1.5 × floor for docx and pdf, where the floor is a library reading
+the whole file. For txt the floor only decodes bytes, so its ratio is printed for information
+with no target (the absolute ms/doc is the figure to watch). This prints figures; it does not gate: the exit
 status is 0 whatever the ratios are. The real documents in ../shared (the Huai'an PDF, the
 2021 template .docx, the seed .txt files) are reported as separate rows when present.
 
@@ -109,6 +111,8 @@ def real_documents() -> list[tuple[str, str, list[Path]]]:
             if any(p.is_file() for p in paths)]
 
 
+TARGETED = ("docx", "pdf")
+
 # ---- measuring --------------------------------------------------------------------------------
 
 
@@ -121,7 +125,7 @@ class Row:
     parse_check_ms: float
     rules_ms: float
     ratio: float
-    meets_target: bool
+    meets_target: bool | None  # None: no target for this format (txt)
     peak_mib: float
     floor_peak_mib: float
     verdicts: dict[str, int] = field(default_factory=dict)
@@ -179,7 +183,7 @@ def measure(fmt: str, label: str, paths: list[Path], repeat: int, notes: list[st
     biggest = max(paths, key=lambda p: p.stat().st_size)
     ratio = check_ms / floor_ms if floor_ms else float("inf")
     return Row(fmt, label, len(paths), round(floor_ms, 3), round(check_ms, 3), round(rules_ms, 3),
-               round(ratio, 3), ratio <= TARGET, round(_peak_mib(parse_and_check, biggest), 2),
+               round(ratio, 3), (ratio <= TARGET) if fmt in TARGETED else None, round(_peak_mib(parse_and_check, biggest), 2),
                round(_peak_mib(floor, biggest), 2), dict(verdicts))
 
 
@@ -192,7 +196,7 @@ HEADER = ("format", "docs", "floor ms/doc", "parse+check ms/doc", "rules ms/doc"
 def _cells(r: Row) -> tuple[str, ...]:
     name = r.format if r.label == "generated" else f"{r.format} (real: {r.label})"
     return (name, str(r.docs), f"{r.floor_ms:.2f}", f"{r.parse_check_ms:.2f}", f"{r.rules_ms:.2f}",
-            f"{r.ratio:.2f}×", "yes" if r.meets_target else "NO", f"{r.peak_mib:.2f}", f"{r.floor_peak_mib:.2f}")
+            f"{r.ratio:.2f}×", {True: "yes", False: "NO", None: "n/a"}[r.meets_target], f"{r.peak_mib:.2f}", f"{r.floor_peak_mib:.2f}")
 
 
 def _width(s: str) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ from nianbao.normalize import Parsed, normalize
 from nianbao.readers import ReadError, read
 from nianbao.rules import RULES, Context
 from nianbao.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
 
 _ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
@@ -81,6 +84,11 @@ def check_file(path: str | Path, *, year: int | None = None, county: str | None 
         error = None
     except ReadError as exc:
         parsed, error = None, exc
+    except Exception as exc:  # a reader's or the normaliser's bug must not become the clerk's traceback
+        log.exception("reading %s failed", path)
+        parsed = None
+        error = ReadError("file.unreadable", "文件结构异常，系统无法读取其内容（已记录，县政务公开办会核查）。"
+                          "请用 Word 或 WPS 打开后另存为 .docx 再提交。", internal=type(exc).__name__)
     ctx = Context(parsed, year=year, county=county, roster=roster, body=body, settings=settings,
                   read_error=error, history=history)
     findings = run_rules(ctx)

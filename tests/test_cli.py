@@ -120,3 +120,17 @@ def test_examples_then_check_folder(tmp_path):
         got = verdicts[name]
         assert got["verdict"] == ex.expect, (name, [f["rule"] for f in got["findings"]])
         assert set(ex.main_rules) <= {f["rule"] for f in got["findings"]}, name
+
+
+def test_an_unexpected_reader_error_is_a_finding(monkeypatch, tmp_path, caplog):
+    """Should a reader hit a bug, the clerk still gets a coded finding; the traceback goes to the log."""
+    from nianbao import check as check_module
+    from nianbao.generate import ReportSpec, write_txt
+
+    def broken(*_a, **_k):
+        raise IndexError("a bug")
+
+    monkeypatch.setattr(check_module, "normalize", broken)
+    result = check_module.check_file(write_txt(ReportSpec(), tmp_path / "r.txt"), year=2024)
+    assert [f.rule for f in result.findings] == ["file.unreadable"] and result.verdict == "rejected"
+    assert "IndexError" in caplog.text

@@ -9,10 +9,15 @@ encrypted file. Each of those is handled here.
 from __future__ import annotations
 
 import bisect
+import logging
 from pathlib import Path
 
 from nianbao.document import Document, Line, Table, assemble, is_page_number
 from nianbao.readers import Limits, ReadError
+
+# pdfminer logs every oddity of a damaged file ("Data-loss while decompressing …"); a file we
+# cannot read is reported as a finding, so its chatter stays out of the clerk's terminal
+logging.getLogger("pdfminer").setLevel(logging.ERROR)
 
 
 def _encrypted(path: Path) -> bool:
