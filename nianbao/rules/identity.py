@@ -29,6 +29,8 @@ def identity_unknown_body(ctx: Context) -> Iterator[Finding]:
     if not ctx.roster or ctx.body is not None:
         return
     name = ctx.report.body
+    if not name and _mentioned_body(ctx) is not None:
+        return  # no title, but the text names one body of the roster as itself
     if not name:
         yield finding("identity.unknown_body",
                       "无法从报告中识别出报送单位（缺少标题，正文中也没有单位全称）。请在标题中写明单位全称。",
@@ -39,6 +41,22 @@ def identity_unknown_body(ctx: Context) -> Iterator[Finding]:
         yield finding("identity.unknown_body",
                       f"报告的单位“{name}”不在{county}的报送单位名单中。请确认是否发错了报告；"
                       "如确属本县单位，请联系县政务公开办加入名单。", title_location(ctx), body=name, county=county)
+
+
+def _mentioned_body(ctx: Context):
+    """With no title: the roster body whose name the text uses most (王虎寨镇认真执行…), if one
+    stands out."""
+    assert ctx.roster is not None
+    text = "".join(p.flat for _, p in ctx.ev.all_paragraphs())
+    counts = []
+    for b in ctx.roster.bodies:
+        n = max(text.count(canonical(name, ctx.roster.county)) for name in b.names)
+        if n:
+            counts.append((n, b))
+    counts.sort(key=lambda x: -x[0])
+    if counts and (len(counts) == 1 or counts[0][0] > counts[1][0]):
+        return counts[0][1]
+    return None
 
 
 @rule("identity.wrong_body", "error")
