@@ -166,8 +166,8 @@ def assemble(lines: list[Line], tables: list[tuple[int, Table]] | None = None) -
 
     def flush_para() -> None:
         if para:
-            blocks.append(Paragraph(clean_text("".join(_join_piece(p.text) for p in para)), para[0].page,
-                                    para[0].line))
+            # lines are glued; clean_text keeps a space only between two Latin words
+            blocks.append(Paragraph(clean_text(" ".join(p.text.strip() for p in para)), para[0].page, para[0].line))
             para.clear()
 
     def flush_table() -> None:
@@ -193,7 +193,7 @@ def assemble(lines: list[Line], tables: list[tuple[int, Table]] | None = None) -
             blocks.append(Paragraph(clean_text(text), ln.page, ln.line))
             section = heading.section.key
             continue
-        if section in ("2", "3", "4") and section not in section_has_grid and not _is_prose(ln, full):
+        if section in ("2", "3", "4") and section not in section_has_grid and not _is_prose(ln):
             flush_para()
             pending.append(ln)
             continue
@@ -206,12 +206,7 @@ def assemble(lines: list[Line], tables: list[tuple[int, Table]] | None = None) -
     return blocks
 
 
-def _join_piece(text: str) -> str:
-    # lines of one paragraph are glued; a space survives only between two Latin words
-    return text.strip() + " "
-
-
-def _is_prose(ln: Line, full: float | None) -> bool:
+def _is_prose(ln: Line) -> bool:
     """A long line ending in a full stop inside a table region is a note, not a table row."""
     text = ln.text.strip()
     return len(text) > 40 and text.endswith("。") and not split_values(text)[1]

@@ -367,22 +367,28 @@ def grids(spec: ReportSpec) -> dict[str, list[list[C | None]]]:
 
 
 def _blocks(spec: ReportSpec):
-    """The document in order: ("title"|"para"|"heading", text) and ("table", key)."""
+    """The document in order: (kind, text or table key, section key, paragraph index), kind
+    being "title", "para", "heading" or "table"."""
     for t in spec.title_paragraphs():
-        yield "title", t
+        yield "title", t, None, 0
     if spec.preamble_text():
-        yield "para", spec.preamble_text()
+        yield "para", spec.preamble_text(), None, 0
     for s in SECTIONS:
         h = spec.heading(s.key)
         if h is None:
             continue
-        yield "heading", h
+        yield "heading", h, s.key, 0
         if s.key in ("2", "3", "4"):
             key = f"table{s.key}"
             if key not in spec.drop_tables:
-                yield "table", key
-        for p in spec.section_paragraphs(s.key):
-            yield "para", p
+                yield "table", key, s.key, 0
+        for i, p in enumerate(spec.section_paragraphs(s.key)):
+            yield "para", p, s.key, i
+
+
+def _edited(section: str | None, index: int) -> bool:
+    """Where the editing leftovers go (tracked change, comment, bookmark): 一's first paragraph."""
+    return section == "1" and index == 0
 
 
 def write_docx(spec: ReportSpec, path: str | Path) -> Path:
@@ -405,8 +411,7 @@ def write_docx(spec: ReportSpec, path: str | Path) -> Path:
     normal.element.rPr.rFonts.set(qn("w:eastAsia"), "Noto Serif CJK SC")
     _footer_page_number(d, OxmlElement, qn)
     grid_of = grids(spec)
-    first_section_para = True
-    for kind, value in _blocks(spec):
+    for kind, value, section, index in _blocks(spec):
         if kind == "title":
             p = d.add_paragraph()
             p.alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -422,18 +427,12 @@ def write_docx(spec: ReportSpec, path: str | Path) -> Path:
             p = d.add_paragraph()
             p.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY  # as government documents are set
             p.paragraph_format.first_line_indent = Pt(24)
-            text = value
-            if spec.tracked_change and first_section_para and kind == "para" and value in spec.section_paragraphs("1"):
-                p.add_run(text)
-                _tracked_insert(p, spec.tracked_change, OxmlElement, qn)
+            p.add_run(value)
+            if _edited(section, index):
+                if spec.tracked_change:
+                    _tracked_insert(p, spec.tracked_change, OxmlElement, qn)
                 if spec.comment:
                     _comment(d, p, spec.comment)
-                first_section_para = False
-                continue
-            p.add_run(text)
-            if spec.comment and first_section_para and value in spec.section_paragraphs("1"):
-                _comment(d, p, spec.comment)
-                first_section_para = False
         else:
             _docx_table(d, grid_of[value], Cm, Pt, WD_TABLE_ALIGNMENT)
     d.core_properties.author = "nianbao generator"
@@ -545,8 +544,7 @@ def txt_word(spec: ReportSpec) -> str:
     blank lines."""
     out: list[str] = []
     grid_of = grids(spec)
-    first = True
-    for kind, value in _blocks(spec):
+    for kind, value, section, index in _blocks(spec):
         if kind == "table":
             grid = grid_of[value]
             covered = _covered(grid)
@@ -559,9 +557,8 @@ def txt_word(spec: ReportSpec) -> str:
                 out.append("")
             out.append("")
         else:
-            if kind == "para" and spec.bookmark_artifact and first and value in spec.section_paragraphs("1"):
+            if kind == "para" and spec.bookmark_artifact and _edited(section, index):
                 value = "[bookmark: _GoBack]" + value
-                first = False
             out.append(value)
     return "\n".join(out) + "\n"
 
@@ -586,7 +583,7 @@ def txt_pdf(spec: ReportSpec) -> str:
     """What a PDF-to-text extractor gives: table rows as "label n n n" lines, labels run together."""
     out: list[str] = []
     grid_of = grids(spec)
-    for kind, value in _blocks(spec):
+    for kind, value, _section, _index in _blocks(spec):
         if kind == "table":
             for row in grid_of[value]:
                 labels = [c.text.replace("\n", "") for c in row if c is not None and not c.value]
