@@ -200,9 +200,15 @@ def normalize(doc: Document) -> Parsed:
 _NOT_TITLE = re.compile(r"^(根据|按照|依据|依照|本报告|现将|为|202\d年[，,])")
 
 
+_BEFORE_TITLE = re.compile(r"^(附件\s*\d*[:：]?|索引号.*|发布(机构|日期|时间).*|来源[:：].*|\d{4}[-/.]\d{1,2}[-/.]\d{1,2})$")
+
+
 def _title_paragraphs(lead: list[Paragraph]) -> list[Paragraph]:
-    """The first short lines before the preamble, up to the one that says 报告."""
+    """The first short lines before the preamble, up to the one that says 报告 ("附件1" and a
+    portal's 索引号/发布日期 lines before it are not part of it)."""
     out: list[Paragraph] = []
+    while lead and _BEFORE_TITLE.match(lead[0].text):
+        lead = lead[1:]
     for p in lead[:4]:
         text = p.text
         if len(text) > 50 or _NOT_TITLE.match(text) or text.endswith("。"):
@@ -214,12 +220,19 @@ def _title_paragraphs(lead: list[Paragraph]) -> list[Paragraph]:
 
 
 _TITLE = re.compile(r"^(?P<body>.*?)(?P<year>(?:19|20)\d{2})\s*年度?(?P<rest>.*)$")
+_CN_DIGITS = str.maketrans("〇○零一二三四五六七八九", "00012345678 9".replace(" ", ""))
+_CN_YEAR = re.compile(r"[二][〇○零][一二三四五六七八九〇○零]{2}(?=年)")
+
+
+def cn_year_digits(text: str) -> str:
+    """二〇二四年 → 2024年 (titles are often written so)."""
+    return _CN_YEAR.sub(lambda m: m.group(0).translate(_CN_DIGITS), text)
 
 
 def _title_parts(title: str | None) -> tuple[str | None, int | None]:
     if not title:
         return None, None
-    m = _TITLE.match(title)
+    m = _TITLE.match(cn_year_digits(title))
     if not m:
         return None, None
     body = m.group("body").strip(" ：:") or None

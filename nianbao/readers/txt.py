@@ -15,6 +15,7 @@ from pathlib import Path
 
 from nianbao.document import Artifact, Document, Line, Paragraph, Table, assemble, clean_text
 from nianbao.readers import ReadError
+from nianbao.template import flat, match_heading
 
 _ARTIFACT = re.compile(r"\[(bookmark|comment|footnote|endnote|image|hyperlink)\s*:[^\]\n]*\]", re.IGNORECASE)
 
@@ -76,12 +77,22 @@ def _word_shape(lines: list[str]) -> list[Paragraph | Table]:
     def end_table() -> None:
         nonlocal rows, row_lines, in_table
         end_row()
-        if any(any((c or "").strip() for c in r) for r in rows):
+        if _looks_like_a_table(rows):
             blocks.append(Table(rows, line=row_lines[0], row_lines=row_lines))
+        else:  # paragraphs indented with a tab, not table cells
+            for r, first in zip(rows, row_lines, strict=True):
+                for i, cell in enumerate(r):
+                    if cell and cell.strip():
+                        blocks.append(Paragraph(clean_text(cell), line=(first or 0) + i))
         rows, row_lines, in_table = [], [], False
 
     for no, ln in enumerate(lines, 1):
-        if ln.startswith("\t"):
+        if ln.startswith("\t") and match_heading(ln):
+            if in_table:
+                end_table()
+            blocks.append(Paragraph(clean_text(ln), line=no))
+            prev_was_cell = False
+        elif ln.startswith("\t"):
             in_table = True
             if row_start is None:
                 row_start = no
@@ -101,3 +112,15 @@ def _word_shape(lines: list[str]) -> list[Paragraph | Table]:
     if in_table:
         end_table()
     return blocks
+
+
+_TABLE_WORDS = ("第二十条", "信息内容", "申请人情况", "自然人", "本年新收", "行政复议", "行政诉讼", "规章", "总计")
+
+
+def _looks_like_a_table(rows: list[list[str | None]]) -> bool:
+    """A run of tab-indented lines is one of the report's tables if it has figures or short
+    cells in the tables' own words; otherwise it is paragraphs someone indented with a tab."""
+    cells = [flat(c or "") for r in rows for c in r]
+    if not any(cells):
+        return False
+    return any(c.isdigit() for c in cells) or any(len(c) <= 20 and w in c for c in cells for w in _TABLE_WORDS)

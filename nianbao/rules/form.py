@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 
 from nianbao.model import Finding, Location
+from nianbao.normalize import cn_year_digits
 from nianbao.places import section_name
 from nianbao.rules.identity import para_location, title_location
 from nianbao.rules.registry import Context, finding, rule
@@ -27,7 +28,7 @@ def year_mismatch(ctx: Context) -> Iterator[Finding]:
     r = ctx.report
     title_year = None
     if r.title:
-        m = re.search(r"((?:19|20)\d{2})\s*年", r.title)
+        m = re.search(r"((?:19|20)\d{2})\s*年", cn_year_digits(r.title))
         title_year = int(m.group(1)) if m else None
     period_year = int(r.period["start"][:4]) if r.period and r.period.get("start") else None
     if title_year and title_year != ctx.year:
@@ -113,7 +114,7 @@ def title_nonstandard(ctx: Context) -> Iterator[Finding]:
     if not title:
         yield finding("title.nonstandard", f"报告缺少标题。标题应为“{expected}”。", Location(), expected=expected)
         return
-    m = _STANDARD_TITLE.match(flat(title))
+    m = _STANDARD_TITLE.match(cn_year_digits(flat(title)))
     if not m:
         yield finding("title.nonstandard", f"标题“{title}”不规范，应为“{expected}”。", title_location(ctx),
                       title=title, expected=expected)
