@@ -47,11 +47,14 @@ class Roster:
 
 
 def canonical(name: str, county: str | None = None) -> str:
-    """A name reduced for comparison: no whitespace, no county prefix, no 人民政府 after a
-    township's name."""
+    """A name reduced for comparison: no whitespace, no county prefix (the given county's, or
+    any "X县" when the county is not known), no 人民政府 after a township's name."""
     n = flat(name)
-    if county and n.startswith(county) and len(n) > len(county):
-        n = n[len(county):]
+    if county:
+        if n.startswith(county) and len(n) > len(county):
+            n = n[len(county):]
+    else:
+        n = re.sub(r"^[\u4e00-\u9fff]{2,3}?县(?=[\u4e00-\u9fff]{2})", "", n)
     n = re.sub(r"(镇|乡|街道)(人民政府|政府|办事处)$", r"\1", n)
     return n
 

@@ -98,8 +98,9 @@ def test_parse_of_a_bad_file_is_a_finding(name, bad_files):
     assert json.loads(res.stdout)["rule"].startswith("file.")
 
 
-def test_encrypted_pdf_says_so(bad_files):
-    res = runner.invoke(app, ["check", str(bad_files["encrypted.pdf"]), "--year", "2024", "--json"])
+@pytest.mark.parametrize("name", ["encrypted.pdf", "encrypted.docx"])
+def test_encrypted_files_say_so(name, bad_files):
+    res = runner.invoke(app, ["check", str(bad_files[name]), "--year", "2024", "--json"])
     (finding,) = json.loads(res.stdout)["findings"]
     assert finding["rule"] == "file.unreadable" and "文件已加密" in finding["message"]
 
@@ -134,3 +135,13 @@ def test_an_unexpected_reader_error_is_a_finding(monkeypatch, tmp_path, caplog):
     result = check_module.check_file(write_txt(ReportSpec(), tmp_path / "r.txt"), year=2024)
     assert [f.rule for f in result.findings] == ["file.unreadable"] and result.verdict == "rejected"
     assert "IndexError" in caplog.text
+
+
+@needs_shared
+def test_body_by_name_without_a_roster():
+    (path,) = SEEDS.glob("001_*.txt")
+    ok = runner.invoke(app, ["check", str(path), "--year", "2024", "--body", "官亭镇", "--json"])
+    assert ok.exit_code == 0
+    wrong = runner.invoke(app, ["check", str(path), "--year", "2024", "--body", "王虎寨镇", "--json"])
+    assert wrong.exit_code == 1
+    assert "identity.wrong_body" in {f["rule"] for f in json.loads(wrong.stdout)["findings"]}

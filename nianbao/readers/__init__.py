@@ -51,6 +51,12 @@ def sniff(head: bytes) -> str:
     return "text"
 
 
+def _office_encrypted(path: Path) -> bool:
+    """Word/WPS save a password-protected .docx as an OLE container holding "EncryptedPackage"."""
+    with path.open("rb") as fh:
+        return "EncryptedPackage".encode("utf-16-le") in fh.read(1 << 20)
+
+
 KIND_ZH = {"pdf": "PDF 文件", "zip": "压缩包或 .docx 文件", "ole": "旧版 Word/WPS（.doc/.wps）文件",
            "rtf": "RTF 文件", "image": "图片", "binary": "二进制文件", "text": "纯文本"}
 EXPECTED = {".docx": {"zip"}, ".pdf": {"pdf"}, ".txt": {"text"}, ".doc": {"ole", "rtf", "zip"},
@@ -80,6 +86,9 @@ def read(path: str | os.PathLike[str], limits: Limits | None = None) -> Document
                         f"文件大小 {size / 1048576:.1f} MB，超过上限 {limits.max_bytes / 1048576:.0f} MB。"
                         "请压缩图片或删除无关附件后重新提交。", size=size, limit=limits.max_bytes)
     kind = sniff(head)
+    if kind == "ole" and _office_encrypted(p):
+        raise ReadError("file.unreadable", "文件已加密（设置了打开密码），系统无法读取。请取消密码后重新提交。",
+                        encrypted=True)
     if kind not in EXPECTED[ext]:
         raise ReadError("file.unreadable",
                         f"文件扩展名是“{ext}”，但内容实际是{KIND_ZH[kind]}，系统无法按{ext}读取。"
