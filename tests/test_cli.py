@@ -11,7 +11,7 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from nianbao.cli import app
+from cli.main import app
 from nianbao.rules import RULES
 from tests.conftest import ROSTER, SEEDS, SHARED, needs_shared
 
@@ -19,7 +19,7 @@ runner = CliRunner()
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "nianbao", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True, timeout=300)
 
 
 @needs_shared

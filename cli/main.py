@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
+from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from nianbao.bodies import Body, Roster, infer_kind, load_roster
@@ -24,6 +26,7 @@ out = Console()
 err = Console(stderr=True)
 
 EXIT_ACCEPTED, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+EXAMPLE_ROSTER = Path(str(resources.files("nianbao") / "data" / "julu-roster.yaml"))
 
 
 def _dump(data: object) -> None:
@@ -108,7 +111,7 @@ def _print_result(result) -> None:
     table.add_column("问题与位置", overflow="fold")
     for f in result.findings:
         style = {Severity.ERROR: "red", Severity.WARNING: "yellow"}.get(f.severity, "")
-        table.add_row(f"[{style}]{SEVERITY_ZH[f.severity]}[/{style}]", f.rule, f.message)
+        table.add_row(f"[{style}]{SEVERITY_ZH[f.severity]}[/{style}]", f.rule, escape(f.message))
     out.print(table)
 
 
@@ -133,7 +136,7 @@ def _check_dir(folder: Path, year: int, county: str | None, ros: Roster | None, 
         for r in results:
             verdict = "[green]通过[/green]" if r.verdict == "accepted" else "[red]退回[/red]"
             main = "、".join(dict.fromkeys(f.rule for f in r.errors or r.warnings))
-            table.add_row(str(Path(r.path).relative_to(folder)), (r.report.body if r.report else "—") or "—", verdict,
+            table.add_row(escape(str(Path(r.path).relative_to(folder))), escape((r.report.body if r.report else "—") or "—"), verdict,
                           str(len(r.errors)), str(len(r.warnings)), main)
         out.print(table)
         accepted = sum(r.verdict == "accepted" for r in results)
@@ -161,7 +164,7 @@ def rules(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 @app.command()
 def examples(
     outdir: Annotated[Path, typer.Argument(file_okay=False, help="Where to write the example reports.")],
-    roster: Annotated[Path, typer.Option(exists=True, dir_okay=False)] = Path(__file__).parent / "data" / "julu-roster.yaml",
+    roster: Annotated[Path, typer.Option(exists=True, dir_okay=False)] = EXAMPLE_ROSTER,
     year: Annotated[int, typer.Option(min=2008, max=2100)] = 2024,
 ) -> None:
     """Write example reports made by the generator (one per roster body, in the situations a
@@ -181,5 +184,8 @@ def examples(
     out.print(table)
 
 
-def main() -> None:  # pragma: no cover
-    app()
+
+
+from cli.memory import register  # noqa: E402 - the database commands, after the domain ones
+
+register(app)

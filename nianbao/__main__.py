@@ -1,3 +1,0 @@
-from nianbao.cli import app
-
-app(prog_name="nianbao")
