@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# a real PostgreSQL server for the session (as the postgres user when we are root: CI is)
+pytest_plugins = ["tests.pgserver"]
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("NIANBAO_SHARED", ROOT.parent / "shared"))
 SEEDS = SHARED / "seeds"
@@ -30,3 +33,11 @@ def bad_files(tmp_path_factory):
     from tests.fixtures.make_bad_files import make_all
 
     return make_all(tmp_path_factory.mktemp("bad"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path) -> str:
+    """Every database test runs on SQLite and on the session's PostgreSQL (a fresh database)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'nianbao.db'}"
+    return request.getfixturevalue("pg_url")
