@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,34 +76,119 @@ def infer_kind(name: str | None) -> str:
     return "other"
 
 
-def load_roster(path: str | Path) -> Roster:
-    """A roster from YAML ({county, parents, bodies: [{code, name, kind, aliases}]}), CSV
-    (code,name,kind,aliases with aliases separated by |) or plain text (one name per line)."""
+@dataclass(frozen=True)
+class RosterProblem:
+    line: int | None
+    reason: str  # in Chinese, for the county office
+
+    def __str__(self) -> str:
+        return f"第{self.line}行：{self.reason}" if self.line else self.reason
+
+
+class RosterError(ValueError):
+    """A roster that cannot be imported as it is; nothing of it is."""
+
+    def __init__(self, problems: list[RosterProblem]) -> None:
+        super().__init__("；".join(map(str, problems)))
+        self.problems = problems
+
+
+_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")  # artifact keys must match ^[a-z0-9-]*$
+
+
+def load_roster(path: str | Path, url_problem: Callable[[str], str | None] | None = None) -> Roster:
+    """A roster from YAML ({county, parents, bodies: [{code, name, kind, aliases, contacts}]}),
+    CSV (code,name,kind,aliases,contact_name,contact_urls; lists separated by |) or plain text
+    (one name per line: for checking only).
+
+    Refused as a whole (RosterError, every problem with its line) for a duplicate code, an
+    unknown kind, a body named twice, or a contact URL that `url_problem` finds malformed."""
     p = Path(path)
     text = p.read_text(encoding="utf-8-sig")
-    if p.suffix.lower() in (".yaml", ".yml"):
-        import yaml
+    suffix = p.suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        county, parents, entries = _yaml_entries(text)
+    elif suffix == ".csv":
+        county, parents, entries = "", (), _csv_entries(text)
+    else:
+        entries = [(no, {"code": ln.strip(), "name": ln.strip(), "kind": infer_kind(ln.strip())
+                         if infer_kind(ln.strip()) in KINDS else "other"})
+                   for no, ln in enumerate(text.splitlines(), 1) if ln.strip() and not ln.startswith("#")]
+        county, parents = "", ()
+    bodies, problems = _validate(entries, url_problem, strict_codes=suffix in (".yaml", ".yml", ".csv"))
+    if problems:
+        raise RosterError(problems)
+    return Roster(county, tuple(bodies), tuple(parents))
 
+
+def _yaml_entries(text: str) -> tuple[str, tuple[str, ...], list[tuple[int | None, dict]]]:
+    import yaml
+
+    try:
+        root = yaml.compose(text)
         data = yaml.safe_load(text) or {}
-        bodies = tuple(
-            Body(
-                code=str(b.get("code") or b["name"]),
-                name=str(b["name"]),
-                kind=str(b.get("kind") or "other"),
-                aliases=tuple(b.get("aliases") or ()),
-                contacts=tuple(b.get("contacts") or ()),
-                active=bool(b.get("active", True)),
-            )
-            for b in data.get("bodies") or []
-        )
-        return Roster(str(data.get("county") or ""), bodies, tuple(data.get("parents") or ()))
-    if p.suffix.lower() == ".csv":
-        rows = list(csv.DictReader(text.splitlines()))
-        bodies = tuple(
-            Body(code=r.get("code") or r["name"], name=r["name"], kind=r.get("kind") or "other",
-                 aliases=tuple(a for a in (r.get("aliases") or "").split("|") if a))
-            for r in rows
-        )
-        return Roster("", bodies)
-    names = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
-    return Roster("", tuple(Body(code=n, name=n) for n in names))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise RosterError([RosterProblem(mark.line + 1 if mark else None, f"YAML 格式错误：{exc}")]) from exc
+    if not isinstance(data, dict) or not isinstance(data.get("bodies"), list):
+        raise RosterError([RosterProblem(None, "名单应为 {county, parents, bodies: [...]} 的结构，缺少 bodies 列表")])
+    lines: list[int | None] = []
+    for key, value in (root.value if root is not None else []):
+        if key.value == "bodies":
+            lines = [item.start_mark.line + 1 for item in value.value]
+    entries = [(lines[i] if i < len(lines) else None, b) for i, b in enumerate(data["bodies"])]
+    return str(data.get("county") or ""), tuple(str(x) for x in data.get("parents") or ()), entries
+
+
+def _csv_entries(text: str) -> list[tuple[int | None, dict]]:
+    entries = []
+    for i, r in enumerate(csv.DictReader(text.splitlines()), 2):
+        split = lambda v: [x.strip() for x in (v or "").split("|") if x.strip()]  # noqa: E731
+        contacts = []
+        if r.get("contact_name") or r.get("contact_urls"):
+            contacts = [{"name": (r.get("contact_name") or "").strip(), "urls": split(r.get("contact_urls"))}]
+        entries.append((i, {"code": (r.get("code") or "").strip(), "name": (r.get("name") or "").strip(),
+                            "kind": (r.get("kind") or "").strip(), "aliases": split(r.get("aliases")),
+                            "contacts": contacts,
+                            "active": (r.get("active") or "true").strip().lower() not in ("false", "0", "no", "否")}))
+    return entries
+
+
+def _validate(entries, url_problem, strict_codes: bool) -> tuple[list[Body], list[RosterProblem]]:
+    problems: list[RosterProblem] = []
+    bodies: list[Body] = []
+    codes: dict[str, int | None] = {}
+    names: dict[str, tuple[str, int | None]] = {}
+    for line, b in entries:
+        if not isinstance(b, dict):
+            problems.append(RosterProblem(line, "每个单位应写成 {code, name, kind} 的形式"))
+            continue
+        code, name, kind = str(b.get("code") or "").strip(), str(b.get("name") or "").strip(), str(b.get("kind") or "").strip()
+        if not name:
+            problems.append(RosterProblem(line, "缺少单位名称 name"))
+            continue
+        if strict_codes and not _CODE.match(code):
+            problems.append(RosterProblem(line, f"单位代码“{code}”无效：应为小写拼音字母、数字和连字符（如 guanting）"))
+        elif code in codes:
+            problems.append(RosterProblem(line, f"单位代码“{code}”重复（第{codes[code]}行已使用）"))
+        codes.setdefault(code, line)
+        if kind not in KINDS:
+            problems.append(RosterProblem(line, f"单位类型“{kind}”未知：应为 township（乡镇）、department（部门）或 other（其他）"))
+        aliases = tuple(str(a).strip() for a in (b.get("aliases") or ()) if str(a).strip())
+        for n in (name, *aliases):
+            key = canonical(n)
+            if key in names and names[key][0] != code:
+                problems.append(RosterProblem(line, f"名称“{n}”与第{names[key][1]}行的单位重复"))
+            names.setdefault(key, (code, line))
+        contacts = []
+        for c in b.get("contacts") or ():
+            c = dict(c) if isinstance(c, dict) else {"name": str(c)}
+            urls = [str(u) for u in (c.get("urls") or ([c["url"]] if c.get("url") else []))]
+            for u in urls:
+                why = url_problem(u) if url_problem else None
+                if why:
+                    problems.append(RosterProblem(line, f"联系人“{c.get('name', '')}”的通知地址无效（{why}）"))
+            contacts.append({"name": str(c.get("name") or ""), "role": str(c.get("role") or ""), "urls": urls})
+        bodies.append(Body(code=code, name=name, kind=kind if kind in KINDS else "other", aliases=aliases,
+                           contacts=tuple(contacts), active=bool(b.get("active", True))))
+    return bodies, problems

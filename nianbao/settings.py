@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from nianbao.readers import Limits
@@ -15,6 +15,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NIANBAO_", extra="ignore")
 
     data_dir: Path = Field(Path("./nianbao-data"), description="Where submissions, notices and the SQLite file live.")
+    database_url: SecretStr | None = Field(
+        None, description="SQLAlchemy URL; default a SQLite file in data_dir. Production: postgresql+psycopg://…")
+    timezone: str = Field("Asia/Shanghai", description="The county's clock: deadlines are dates there.")
+    reminder_offsets: list[int] = Field(default_factory=lambda: [14, 7, 3, 1, 0],
+                                        description="Days before the deadline when reminders go out.")
     county: str | None = Field(None, description="The county whose cycle this is, e.g. 巨鹿县.")
     county_parents: list[str] = Field(default_factory=list,
                                       description="Places above the county (e.g. 邢台市, 河北省): naming them is not foreign.")
@@ -28,6 +33,12 @@ class Settings(BaseSettings):
     fee_warn_county_10k: float = Field(50_000, ge=0, description="…for a county government or department.")
     fee_warn_other_10k: float = Field(1_000_000, ge=0, description="…for anything else (a city).")
     similarity_threshold: float = Field(0.9, gt=0, le=1, description="similarity.*: n-gram overlap that counts as copied.")
+
+    def db_url(self) -> str:
+        """The database URL (a secret: it may carry a password; never log it)."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{(self.data_dir / 'nianbao.db').resolve()}"
 
     def limits(self) -> Limits:
         return Limits(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from nianbao.bodies import canonical
 from nianbao.model import Finding, Location
 from nianbao.normalize import cn_year_digits
 from nianbao.places import section_name
@@ -104,11 +105,26 @@ def years_stray(ctx: Context) -> Iterator[Finding]:
 _STANDARD_TITLE = re.compile(r"^(?P<body>.+?)(?P<year>(?:19|20)\d{2})年度?政府信息公开工作年度报告$")
 
 
+def _formal_name(ctx: Context) -> str:
+    """The body's name as a title writes it: as the report itself names the body when that is
+    the body it was sent for; a township's roster name as its government (巨鹿县官亭镇人民政府)."""
+    written = ctx.report.body
+    if ctx.body is None:
+        return written or "（单位全称）"
+    county = ctx.county or ""
+    if written and any(canonical(n, county) == canonical(written, county) for n in ctx.body.names):
+        return written
+    name = ctx.body.name
+    if ctx.body_kind == "township" and not name.endswith("人民政府"):
+        return f"{county}{name}人民政府"
+    return name
+
+
 @rule("title.nonstandard", "warning")
 def title_nonstandard(ctx: Context) -> Iterator[Finding]:
     """The title is `{单位名称}{Y}年政府信息公开工作年度报告`."""
     title = ctx.report.title
-    body = ctx.body_name or ctx.report.body or "（单位全称）"
+    body = _formal_name(ctx)
     y = ctx.report_year or "XXXX"
     expected = f"{body}{y}年政府信息公开工作年度报告"
     if not title:

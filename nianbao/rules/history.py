@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from nianbao.model import Finding, Location, Report
 from nianbao.rules.registry import Context, finding, rule
@@ -21,6 +22,13 @@ class History:
     deadline: date | None = None
     accepted_before: bool = False  # an earlier version of this cycle was accepted
     missing_bodies: list[str] | None = None  # for the county summary: roster bodies without an accepted report
+
+
+def local_date(at: datetime, tz: str) -> date:
+    """The date on the county's clock (the deadline is a date there); naive means UTC."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(ZoneInfo(tz)).date()
 
 
 def _history(ctx: Context) -> History | None:
@@ -114,10 +122,11 @@ def timing_late(ctx: Context) -> Iterator[Finding]:
     h = _history(ctx)
     if not h or not h.received_at or not h.deadline:
         return
-    if h.received_at.date() > h.deadline:
-        days = (h.received_at.date() - h.deadline).days
-        yield finding("timing.late", f"报告于{h.received_at:%Y年%m月%d日}收到，晚于截止日期{h.deadline:%Y年%m月%d日}{days}天。",
-                      Location(), days_late=days)
+    received = local_date(h.received_at, ctx.settings.timezone)
+    if received > h.deadline:
+        days = (received - h.deadline).days
+        yield finding("timing.late", f"报告于{received:%Y年%m月%d日}收到，晚于截止日期{h.deadline:%Y年%m月%d日}{days}天。",
+                      Location(), days_late=days, received=received.isoformat(), deadline=h.deadline.isoformat())
 
 
 @rule("resubmission.changed_after_accept", "warning", needs="history")

@@ -1,0 +1,1 @@
+"""The database layer: models, sessions, repository functions (each takes a Session), migrations."""

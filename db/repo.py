@@ -1,0 +1,298 @@
+"""Repository functions: each takes a Session and does one thing to the cycle's memory."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from db.files import StoredFile
+from db.models import AuditEvent, Body, County, Cycle, Finding, Notice, Submission
+from nianbao import bodies as domain
+from nianbao.model import Report
+
+# ---- audit ----------------------------------------------------------------------------------
+
+
+def audit(session: Session, actor: str, action: str, object_type: str, object_id: int | None = None,
+          cycle_id: int | None = None, body_id: int | None = None, **details: Any) -> AuditEvent:
+    ev = AuditEvent(actor=actor, action=action, object_type=object_type, object_id=object_id,
+                    cycle_id=cycle_id, body_id=body_id, details=details)
+    session.add(ev)
+    return ev
+
+
+# ---- county and roster ------------------------------------------------------------------------
+
+
+class NotFound(LookupError):
+    pass
+
+
+def county(session: Session, name: str | None = None) -> County:
+    """The named county, or the only one there is."""
+    if name:
+        found = session.scalar(select(County).where(County.name == name))
+        if found is None:
+            raise NotFound(f"数据库中没有“{name}”。请先导入单位名单（nianbao roster import）。")
+        return found
+    counties = session.scalars(select(County).order_by(County.id)).all()
+    if not counties:
+        raise NotFound("数据库中还没有单位名单。请先运行 nianbao roster import 名单文件。")
+    if len(counties) > 1:
+        raise NotFound("数据库中有多个县，请用 --county 指明。")
+    return counties[0]
+
+
+def import_roster(session: Session, roster: domain.Roster, actor: str) -> dict[str, int]:
+    """The file is the roster: bodies in it are created or updated; bodies missing from it are
+    made inactive (never deleted: their submissions stay)."""
+    if not roster.county:
+        raise ValueError("名单中缺少 county（县名）")
+    c = session.scalar(select(County).where(County.name == roster.county).with_for_update())
+    if c is None:
+        c = County(name=roster.county, parents=list(roster.parents))
+        session.add(c)
+        session.flush()
+    else:
+        c.parents = list(roster.parents)
+    existing = {b.code: b for b in session.scalars(select(Body).where(Body.county_id == c.id))}
+    created = updated = deactivated = 0
+    # names are unique per county: free the names of renamed/removed bodies first
+    incoming = {b.code for b in roster.bodies}
+    for code, b in existing.items():
+        if code not in incoming and b.active:
+            b.active = False
+            deactivated += 1
+    for b in roster.bodies:
+        row = existing.get(b.code)
+        fields = {"name": b.name, "kind": b.kind, "aliases": list(b.aliases), "contacts": list(b.contacts),
+                  "active": b.active}
+        if row is None:
+            session.add(Body(county_id=c.id, code=b.code, **fields))
+            created += 1
+        elif any(getattr(row, k) != v for k, v in fields.items()):
+            for k, v in fields.items():
+                setattr(row, k, v)
+            updated += 1
+    session.flush()
+    counts = {"created": created, "updated": updated, "deactivated": deactivated, "bodies": len(roster.bodies)}
+    audit(session, actor, "roster.import", "county", c.id, **counts)
+    return counts
+
+
+def bodies(session: Session, c: County, active_only: bool = False) -> list[Body]:
+    q = select(Body).where(Body.county_id == c.id).order_by(Body.id)
+    if active_only:
+        q = q.where(Body.active.is_(True))
+    return list(session.scalars(q))
+
+
+def to_domain(c: County, rows: list[Body]) -> domain.Roster:
+    return domain.Roster(c.name, tuple(_domain_body(b) for b in rows), tuple(c.parents or ()))
+
+
+def _domain_body(b: Body) -> domain.Body:
+    return domain.Body(code=b.code, name=b.name, kind=b.kind, aliases=tuple(b.aliases or ()),
+                       contacts=tuple(b.contacts or ()), active=b.active)
+
+
+def body_by_code(session: Session, c: County, code: str) -> Body:
+    b = session.scalar(select(Body).where(Body.county_id == c.id, Body.code == code))
+    if b is None:
+        raise NotFound(f"单位代码“{code}”不在{c.name}的名单中（nianbao roster list 可查看）。")
+    return b
+
+
+# ---- cycles ---------------------------------------------------------------------------------
+
+
+def open_cycle(session: Session, c: County, year: int, deadline: date, offsets: list[int], actor: str,
+               state: str = "open") -> Cycle:
+    if session.scalar(select(Cycle).where(Cycle.county_id == c.id, Cycle.year == year)):
+        raise ValueError(f"{c.name}{year}年度的报送周期已经存在。")
+    cy = Cycle(county_id=c.id, year=year, deadline=deadline, reminder_offsets=sorted(set(offsets), reverse=True),
+               state=state)
+    session.add(cy)
+    session.flush()
+    audit(session, actor, "cycle.open", "cycle", cy.id, cycle_id=cy.id, year=year, deadline=deadline.isoformat(),
+          state=state)
+    return cy
+
+
+def cycle(session: Session, c: County, year: int | None = None) -> Cycle:
+    """The cycle of `year`, or the newest open one."""
+    q = select(Cycle).where(Cycle.county_id == c.id)
+    if year is not None:
+        found = session.scalar(q.where(Cycle.year == year))
+        if found is None:
+            raise NotFound(f"{c.name}还没有{year}年度的报送周期（nianbao cycle open --year {year} --deadline …）。")
+        return found
+    found = session.scalar(q.where(Cycle.state == "open").order_by(Cycle.year.desc()))
+    if found is None:
+        raise NotFound(f"{c.name}没有进行中的报送周期（nianbao cycle open --year … --deadline …）。")
+    return found
+
+
+def lock_row(session: Session, model, row_id: int, column: str) -> None:
+    """Hold the row until the transaction ends. A no-op UPDATE (the column set to itself, so no
+    onupdate fires) rather than SELECT … FOR UPDATE: on PostgreSQL it is the same row lock, and
+    on SQLite, as the transaction's first statement, it takes the write lock at once, so a
+    second writer waits for it instead of failing later with "database is locked"."""
+    col = getattr(model, column)
+    session.execute(update(model).where(model.id == row_id).values({column: col}))
+
+
+# ---- submissions ----------------------------------------------------------------------------
+
+
+def finding_key(f: Finding | dict) -> str:
+    """What makes a finding "the same" in two versions: its rule and its place (not the wording,
+    which carries the figures)."""
+    get = (lambda k: f.get(k)) if isinstance(f, dict) else (lambda k: getattr(f, k))
+    parts = [get("rule"), get("section"), get("table_key"), get("row_key"), get("column_key")]
+    return "|".join("" if p is None else str(p) for p in parts)
+
+
+def by_sha(session: Session, cy: Cycle, body: Body | None, sha: str) -> Submission | None:
+    q = select(Submission).where(Submission.cycle_id == cy.id, Submission.sha256 == sha)
+    q = q.where(Submission.body_id == body.id) if body else q.where(Submission.body_id.is_(None))
+    return session.scalar(q)
+
+
+def versions(session: Session, cy: Cycle, body: Body) -> list[Submission]:
+    return list(session.scalars(select(Submission).where(Submission.cycle_id == cy.id, Submission.body_id == body.id)
+                                .order_by(Submission.version)))
+
+
+def latest(session: Session, cy: Cycle, body: Body) -> Submission | None:
+    return session.scalar(select(Submission).where(Submission.cycle_id == cy.id, Submission.body_id == body.id)
+                          .order_by(Submission.version.desc()).limit(1))
+
+
+def record_submission(session: Session, cycle_id: int, body_id: int | None, stored: StoredFile, result,
+                      channel: str, received_at: datetime, actor: str,
+                      verdict: str | None = None) -> tuple[Submission, bool]:
+    """Record one checked file as the next version of the body's report (or as unassigned).
+
+    The body's row is locked first — before anything is read in this transaction — so two
+    processes cannot both take the same version number, and the same bytes sent twice are found
+    instead of stored again. Returns (submission, created)."""
+    if body_id is not None:
+        lock_row(session, Body, body_id, "updated_at")
+    else:
+        lock_row(session, Cycle, cycle_id, "state")  # unassigned files queue on the cycle
+    cy = session.get(Cycle, cycle_id)
+    body = session.get(Body, body_id) if body_id is not None else None
+    existing = by_sha(session, cy, body, stored.sha256)
+    if existing is not None:
+        return existing, False
+    findings = [_finding_row(f) for f in result.findings]
+    errors = sum(1 for f in findings if f.severity == "error")
+    warnings = sum(1 for f in findings if f.severity == "warning")
+    version, delta = 0, None
+    if body is not None:
+        prev = latest(session, cy, body)
+        version = (prev.version if prev else 0) + 1
+        if prev is not None:
+            before = {finding_key(f) for f in prev.findings if f.severity != "info"}
+            now = {finding_key(f) for f in findings if f.severity != "info"}
+            delta = {"against": prev.version, "fixed": sorted(before - now), "new": sorted(now - before),
+                     "remaining": sorted(before & now)}
+    sub = Submission(cycle_id=cy.id, body_id=body.id if body else None, version=version, channel=channel,
+                     original_name=stored.original_name[:255], sha256=stored.sha256, size=stored.size,
+                     stored_path=stored.relpath, received_at=received_at, verdict=verdict or result.verdict,
+                     report=result.report.to_json() if result.report else None, errors=errors, warnings=warnings,
+                     delta=delta, findings=findings)
+    session.add(sub)
+    session.flush()
+    audit(session, actor, "submission.record" if body else "submission.unassigned", "submission", sub.id,
+          cycle_id=cy.id, body_id=body.id if body else None, version=version, verdict=sub.verdict,
+          sha256=stored.sha256, channel=channel, file=stored.original_name)
+    return sub, True
+
+
+def _finding_row(f) -> Finding:
+    loc = f.location
+    return Finding(rule=f.rule, severity=str(f.severity), section=loc.section, table_key=loc.table, row_key=loc.row,
+                   column_key=loc.column, page=loc.page, paragraph=loc.paragraph, line=loc.line,
+                   values=_jsonable(f.values), message=f.message)
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple, set)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, (str, int, float, bool)) or v is None:
+        return v
+    return str(v)
+
+
+# ---- what the history rules need ---------------------------------------------------------------
+
+
+def history_for(session: Session, cy: Cycle, body: Body | None, received_at: datetime):
+    from nianbao.rules import History
+
+    h = History(received_at=received_at, deadline=cy.deadline)
+    if body is None:
+        return h
+    prev_cycle = session.scalar(select(Cycle).where(Cycle.county_id == cy.county_id, Cycle.year == cy.year - 1))
+    if prev_cycle is not None:
+        accepted = session.scalar(select(Submission).where(
+            Submission.cycle_id == prev_cycle.id, Submission.body_id == body.id, Submission.verdict == "accepted",
+            Submission.report.is_not(None)).order_by(Submission.version.desc()).limit(1))
+        if accepted is not None:
+            h.previous = Report.from_json(accepted.report)
+    # the newest report of every other body this cycle
+    newest = (select(Submission.body_id, func.max(Submission.version).label("v"))
+              .where(Submission.cycle_id == cy.id, Submission.body_id.is_not(None), Submission.body_id != body.id)
+              .group_by(Submission.body_id).subquery())
+    rows = session.execute(select(Body.name, Submission.report).join(Submission, Submission.body_id == Body.id)
+                           .join(newest, (newest.c.body_id == Submission.body_id) & (newest.c.v == Submission.version))
+                           .where(Submission.cycle_id == cy.id, Submission.report.is_not(None)))
+    h.others = {name: Report.from_json(report) for name, report in rows}
+    h.accepted_before = session.scalar(select(func.count()).select_from(Submission).where(
+        Submission.cycle_id == cy.id, Submission.body_id == body.id, Submission.verdict == "accepted")) > 0
+    return h
+
+
+# ---- status ---------------------------------------------------------------------------------
+
+
+def last_notice(session: Session, cy: Cycle, body: Body | None) -> Notice | None:
+    q = select(Notice).where(Notice.cycle_id == cy.id)
+    q = q.where(Notice.body_id == body.id) if body else q.where(Notice.recipient == "county-office")
+    return session.scalar(q.order_by(Notice.created_at.desc(), Notice.id.desc()).limit(1))
+
+
+def status(session: Session, cy: Cycle) -> dict[str, Any]:
+    """The cycle's status: one line per active body (verdict null where nothing was received)."""
+    c = session.get(County, cy.county_id)
+    out_bodies = []
+    for b in bodies(session, c, active_only=True):
+        last = latest(session, cy, b)
+        n = session.scalar(select(func.count()).select_from(Submission).where(
+            Submission.cycle_id == cy.id, Submission.body_id == b.id))
+        notice = last_notice(session, cy, b)
+        out_bodies.append({
+            "code": b.code,
+            "name": b.name,
+            "versions": n,
+            "verdict": last.verdict if last else None,
+            "errors": last.errors if last else 0,
+            "warnings": last.warnings if last else 0,
+            "last_notice": ({"kind": notice.kind, "status": notice.status,
+                             "at": (notice.sent_at or notice.created_at).isoformat()} if notice else None),
+        })
+    return {"cycle": {"county": c.name, "year": cy.year, "deadline": cy.deadline.isoformat(), "state": cy.state},
+            "bodies": out_bodies}
+
+
+def unassigned(session: Session, cy: Cycle) -> list[Submission]:
+    """Files held because the report names no body of the roster."""
+    return list(session.scalars(select(Submission).where(Submission.cycle_id == cy.id, Submission.body_id.is_(None))
+                                .order_by(Submission.received_at)))
