@@ -186,6 +186,12 @@ def examples(
 
 
 
-from cli.memory import register  # noqa: E402 - the database commands, after the domain ones
+from cli.cycle_flows import compile_cmd, run_app, serve_cmd  # noqa: E402 - the outer layers' commands, after the domain ones
+from cli.demo import demo  # noqa: E402
+from cli.memory import register  # noqa: E402
 
 register(app)
+app.add_typer(run_app, name="run")
+app.command("compile")(compile_cmd)
+app.command("demo")(demo)
+app.command("serve")(serve_cmd)

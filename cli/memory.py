@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import sys
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -105,6 +106,8 @@ def db_current(data_dir: Dir = None) -> None:
 
 @roster_app.command("import")
 def roster_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".yaml or .csv")],
+                  county: Annotated[str | None, typer.Option(help="The county (a CSV roster does not name it).")] = None,
+                  county_code: Annotated[str | None, typer.Option(help="Its pinyin code, e.g. julu.")] = None,
                   data_dir: Dir = None) -> None:
     """Import the roster (create, update; bodies no longer listed become inactive). A roster with
     any problem is refused whole, every problem with its line."""
@@ -122,11 +125,15 @@ def roster_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=Fal
         raise typer.Exit(2) from None
     except OSError as exc:
         raise _fail(f"无法读取 {file}：{exc.strerror}") from None
+    roster = replace(roster, county=county or roster.county, code=county_code or roster.code)
     if not roster.county:
-        raise _fail("名单中缺少 county（县名）。")
+        raise _fail("名单中缺少 county（县名）：请在名单中写明，或用 --county 指定。")
     factory = open_db(settings_for(data_dir))
     with session_scope(factory) as s:
-        counts = repo.import_roster(s, roster, actor())
+        try:
+            counts = repo.import_roster(s, roster, actor())
+        except ValueError as exc:
+            raise _fail(str(exc)) from None
     out.print(f"{roster.county}：{counts['bodies']} 个单位（新增 {counts['created']}，更新 {counts['updated']}，"
               f"停用 {counts['deactivated']}）。")
 

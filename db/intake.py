@@ -4,6 +4,7 @@ intake flow."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,9 +30,12 @@ class Outcome:
 
 def submit_file(factory: sessionmaker[Session], settings: Settings, path: Path, *, county: str | None = None,
                 year: int | None = None, body_code: str | None = None, channel: str = "cli", actor: str = "cli",
-                received_at: datetime | None = None, accept: bool = False, original_name: str | None = None) -> Outcome:
+                received_at: datetime | None = None, accept: bool = False, original_name: str | None = None,
+                after_record: Callable[[Session, Submission], None] | None = None) -> Outcome:
     """Store, check, record. `accept` records the verdict as accepted whatever the check says
-    (importing a report that was accepted in an earlier year); the findings are kept all the same."""
+    (importing a report that was accepted in an earlier year); the findings are kept all the same.
+    `after_record` runs inside the recording transaction for a new submission (the notices it
+    queues are committed with it, or not at all)."""
     received_at = received_at or datetime.now(UTC)
     stored = store_file(settings.data_dir, Path(path), original_name)
     with session_scope(factory) as s:
@@ -55,12 +59,14 @@ def submit_file(factory: sessionmaker[Session], settings: Settings, path: Path, 
         if found is not None:
             return submit_file(factory, settings, file, county=c.name, year=cy.year, body_code=found.code,
                                channel=channel, actor=actor, received_at=received_at, accept=accept,
-                               original_name=stored.original_name)
+                               original_name=stored.original_name, after_record=after_record)
     with session_scope(factory) as s:
         sub, created = repo.record_submission(s, cy.id, body.id if body else None, stored, result, channel,
                                               received_at, actor, verdict="accepted" if accept else None)
         if created and accept and result.verdict != "accepted":
             repo.audit(s, actor, "submission.accepted_on_import", "submission", sub.id, cycle_id=cy.id,
                        body_id=sub.body_id, checked_verdict=result.verdict)
+        if created and after_record is not None:
+            after_record(s, sub)
         sub.findings  # noqa: B018 - loaded while the session is open, for the caller
     return Outcome(sub, created, result if created else None, cy, body)

@@ -51,7 +51,10 @@ class County(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(40), unique=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)  # pinyin slug: cycle-julu-2024, tags
     parents: Mapped[list[Any]] = mapped_column(default=list)  # 邢台市, 河北省
+    # the county office (政务公开办) that is told of everything: {"name", "contacts": [...]}
+    office: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     bodies: Mapped[list[Body]] = relationship(back_populates="county", order_by="Body.id")
@@ -187,9 +190,13 @@ class Notice(Base):
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     rules: Mapped[list[Any]] = mapped_column(default=list)
+    attachments: Mapped[list[Any]] = mapped_column(default=list)  # paths under NIANBAO_DATA_DIR
+    # which of the recipient's URLs (the URL itself stays on the roster): its SHA-256
+    url_hash: Mapped[str | None] = mapped_column(String(64), default=None)
     status: Mapped[str] = mapped_column(String(8), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)  # backoff after a failure
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
 

@@ -46,6 +46,21 @@ def county(session: Session, name: str | None = None) -> County:
     return counties[0]
 
 
+def county_by_code(session: Session, code: str) -> County:
+    found = session.scalar(select(County).where(County.code == code))
+    if found is None:
+        raise NotFound(f"数据库中没有代码为“{code}”的县。请先导入单位名单（nianbao roster import）。")
+    return found
+
+
+def accepted_latest(session: Session, cy: Cycle) -> dict[int, Submission]:
+    """Each body's latest accepted version in the cycle (what the county report is built from)."""
+    rows = session.scalars(select(Submission).where(Submission.cycle_id == cy.id, Submission.verdict == "accepted",
+                                                    Submission.body_id.is_not(None))
+                           .order_by(Submission.body_id, Submission.version))
+    return {s.body_id: s for s in rows}
+
+
 def import_roster(session: Session, roster: domain.Roster, actor: str) -> dict[str, int]:
     """The file is the roster: bodies in it are created or updated; bodies missing from it are
     made inactive (never deleted: their submissions stay)."""
@@ -53,11 +68,16 @@ def import_roster(session: Session, roster: domain.Roster, actor: str) -> dict[s
         raise ValueError("名单中缺少 county（县名）")
     c = session.scalar(select(County).where(County.name == roster.county).with_for_update())
     if c is None:
-        c = County(name=roster.county, parents=list(roster.parents))
+        if not roster.code:
+            raise ValueError("名单中缺少 county_code（县名的拼音代码，如 julu）")
+        c = County(name=roster.county, code=roster.code, parents=list(roster.parents), office=dict(roster.office))
         session.add(c)
         session.flush()
     else:
         c.parents = list(roster.parents)
+        c.code = roster.code or c.code
+        if roster.office:
+            c.office = dict(roster.office)
     existing = {b.code: b for b in session.scalars(select(Body).where(Body.county_id == c.id))}
     created = updated = deactivated = 0
     # names are unique per county: free the names of renamed/removed bodies first
@@ -91,7 +111,8 @@ def bodies(session: Session, c: County, active_only: bool = False) -> list[Body]
 
 
 def to_domain(c: County, rows: list[Body]) -> domain.Roster:
-    return domain.Roster(c.name, tuple(_domain_body(b) for b in rows), tuple(c.parents or ()))
+    return domain.Roster(c.name, tuple(_domain_body(b) for b in rows), tuple(c.parents or ()), c.code,
+                         dict(c.office or {}))
 
 
 def _domain_body(b: Body) -> domain.Body:
@@ -123,16 +144,17 @@ def open_cycle(session: Session, c: County, year: int, deadline: date, offsets: 
 
 
 def cycle(session: Session, c: County, year: int | None = None) -> Cycle:
-    """The cycle of `year`, or the newest open one."""
+    """The cycle of `year`; without one, the newest open cycle, else the newest of all."""
     q = select(Cycle).where(Cycle.county_id == c.id)
     if year is not None:
         found = session.scalar(q.where(Cycle.year == year))
         if found is None:
             raise NotFound(f"{c.name}还没有{year}年度的报送周期（nianbao cycle open --year {year} --deadline …）。")
         return found
-    found = session.scalar(q.where(Cycle.state == "open").order_by(Cycle.year.desc()))
+    found = session.scalar(q.where(Cycle.state == "open").order_by(Cycle.year.desc())) or session.scalar(
+        q.order_by(Cycle.year.desc()))
     if found is None:
-        raise NotFound(f"{c.name}没有进行中的报送周期（nianbao cycle open --year … --deadline …）。")
+        raise NotFound(f"{c.name}还没有报送周期（nianbao cycle open --year … --deadline …）。")
     return found
 
 

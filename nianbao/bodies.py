@@ -32,6 +32,8 @@ class Roster:
     county: str
     bodies: tuple[Body, ...]
     parents: tuple[str, ...] = ()  # 邢台市, 河北省: places above the county
+    code: str = ""  # the county's pinyin slug (julu): artifact keys and tags
+    office: dict = field(default_factory=dict, compare=False, hash=False)  # {"name", "contacts"}
 
     def find(self, name: str | None) -> Body | None:
         """The roster body a written name refers to (巨鹿县官亭镇人民政府 → 官亭镇)."""
@@ -106,8 +108,9 @@ def load_roster(path: str | Path, url_problem: Callable[[str], str | None] | Non
     p = Path(path)
     text = p.read_text(encoding="utf-8-sig")
     suffix = p.suffix.lower()
+    code, office = "", {}
     if suffix in (".yaml", ".yml"):
-        county, parents, entries = _yaml_entries(text)
+        county, parents, entries, code, office = _yaml_entries(text)
     elif suffix == ".csv":
         county, parents, entries = "", (), _csv_entries(text)
     else:
@@ -116,12 +119,18 @@ def load_roster(path: str | Path, url_problem: Callable[[str], str | None] | Non
                    for no, ln in enumerate(text.splitlines(), 1) if ln.strip() and not ln.startswith("#")]
         county, parents = "", ()
     bodies, problems = _validate(entries, url_problem, strict_codes=suffix in (".yaml", ".yml", ".csv"))
+    if code and not _CODE.match(code):
+        problems.insert(0, RosterProblem(None, f"县代码 county_code“{code}”无效：应为小写拼音字母、数字和连字符（如 julu）"))
+    office_contacts, office_problems = _contacts(office.get("contacts") if isinstance(office, dict) else None,
+                                                 url_problem, None)
+    problems += office_problems
     if problems:
         raise RosterError(problems)
-    return Roster(county, tuple(bodies), tuple(parents))
+    office = {"name": str(office.get("name") or "县政务公开办"), "contacts": office_contacts} if office else {}
+    return Roster(county, tuple(bodies), tuple(parents), code, office)
 
 
-def _yaml_entries(text: str) -> tuple[str, tuple[str, ...], list[tuple[int | None, dict]]]:
+def _yaml_entries(text: str) -> tuple[str, tuple[str, ...], list[tuple[int | None, dict]], str, dict]:
     import yaml
 
     try:
@@ -137,7 +146,9 @@ def _yaml_entries(text: str) -> tuple[str, tuple[str, ...], list[tuple[int | Non
         if key.value == "bodies":
             lines = [item.start_mark.line + 1 for item in value.value]
     entries = [(lines[i] if i < len(lines) else None, b) for i, b in enumerate(data["bodies"])]
-    return str(data.get("county") or ""), tuple(str(x) for x in data.get("parents") or ()), entries
+    office = data.get("office") or {}
+    return (str(data.get("county") or ""), tuple(str(x) for x in data.get("parents") or ()), entries,
+            str(data.get("county_code") or ""), office if isinstance(office, dict) else {})
 
 
 def _csv_entries(text: str) -> list[tuple[int | None, dict]]:
@@ -152,6 +163,20 @@ def _csv_entries(text: str) -> list[tuple[int | None, dict]]:
                             "contacts": contacts,
                             "active": (r.get("active") or "true").strip().lower() not in ("false", "0", "no", "否")}))
     return entries
+
+
+def _contacts(raw, url_problem, line: int | None) -> tuple[list[dict], list[RosterProblem]]:
+    """[{name, role, urls}] from the roster's contacts (a url or urls per person)."""
+    contacts, problems = [], []
+    for c in raw or ():
+        c = dict(c) if isinstance(c, dict) else {"name": str(c)}
+        urls = [str(u) for u in (c.get("urls") or ([c["url"]] if c.get("url") else []))]
+        for u in urls:
+            why = url_problem(u) if url_problem else None
+            if why:
+                problems.append(RosterProblem(line, f"联系人“{c.get('name', '')}”的通知地址无效（{why}）"))
+        contacts.append({"name": str(c.get("name") or ""), "role": str(c.get("role") or ""), "urls": urls})
+    return contacts, problems
 
 
 def _validate(entries, url_problem, strict_codes: bool) -> tuple[list[Body], list[RosterProblem]]:
@@ -180,15 +205,8 @@ def _validate(entries, url_problem, strict_codes: bool) -> tuple[list[Body], lis
             if key in names and names[key][0] != code:
                 problems.append(RosterProblem(line, f"名称“{n}”与第{names[key][1]}行的单位重复"))
             names.setdefault(key, (code, line))
-        contacts = []
-        for c in b.get("contacts") or ():
-            c = dict(c) if isinstance(c, dict) else {"name": str(c)}
-            urls = [str(u) for u in (c.get("urls") or ([c["url"]] if c.get("url") else []))]
-            for u in urls:
-                why = url_problem(u) if url_problem else None
-                if why:
-                    problems.append(RosterProblem(line, f"联系人“{c.get('name', '')}”的通知地址无效（{why}）"))
-            contacts.append({"name": str(c.get("name") or ""), "role": str(c.get("role") or ""), "urls": urls})
+        contacts, contact_problems = _contacts(b.get("contacts"), url_problem, line)
+        problems += contact_problems
         bodies.append(Body(code=code, name=name, kind=kind if kind in KINDS else "other", aliases=aliases,
                            contacts=tuple(contacts), active=bool(b.get("active", True))))
     return bodies, problems

@@ -20,6 +20,11 @@ class Example:
     expect: str  # "accepted" | "rejected"
     situation: str  # what is wrong with it, in Chinese
     main_rules: tuple[str, ...] = ()
+    fixed: ReportSpec | None = None  # the corrected version a rejected body sends next
+    filename: str = ""  # as a clerk would name it
+
+    def file_name(self, ext: str) -> str:
+        return f"{self.filename or self.spec.body + str(self.spec.year) + '年政府信息公开工作年度报告'}{ext}"
 
 
 def _full_name(name: str, county: str) -> str:
@@ -36,7 +41,8 @@ def example_set(roster: Roster, year: int = 2024, seed: int = 7) -> dict[str, Ex
 
     def base(name: str, scale: int = 6) -> ReportSpec:
         return ReportSpec(body=_full_name(name, county), year=year, county=county,
-                          table3=balanced_table3(rng, scale), table4=balanced_table4(rng, 1))
+                          table3=balanced_table3(rng, scale), table4=balanced_table4(rng, 1),
+                          variety=sum(map(ord, name)))  # each body words its texts its own way
 
     specials = {"wanghuzhai", "guanting", "zhangwangtuan", "xianzhengfuban", "julu", "dicun"}
     for b in roster.bodies:
@@ -51,7 +57,8 @@ def example_set(roster: Roster, year: int = 2024, seed: int = 7) -> dict[str, Ex
                             "在以后的工作中，我镇将进一步加强政府信息公开工作，完善公开制度，提升服务质量。"],
                       "6": ["无"]}
         out["wanghuzhai"] = Example("wanghuzhai", s, "rejected", "使用2019年旧模板、缺少标题",
-                                    ("template.outdated", "title.nonstandard", "content.prior_year", "content.fee_statement"))
+                                    ("template.outdated", "title.nonstandard", "content.prior_year", "content.fee_statement"),
+                                    fixed=base(by_code["wanghuzhai"].name, 0), filename="王虎寨镇年报")
     if "guanting" in by_code:  # sample 001: fine, but nothing on last year's problems, 六 says only 无
         s = base(by_code["guanting"].name)
         s.sections = {"5": ["存在的主要问题是：一是工作队伍需要加强；二是政策解读方式需要丰富。",
@@ -65,7 +72,9 @@ def example_set(roster: Roster, year: int = 2024, seed: int = 7) -> dict[str, Ex
             headings={"2": "2、 主动公开政府信息情况"}, sections={"6": []})
         out["zhangwangtuan"] = Example("zhangwangtuan", s, "rejected", "报送的是上一年度的报告，且使用旧模板",
                                        ("year.mismatch", "template.outdated", "sections.numbering", "sections.empty",
-                                        "title.nonstandard"))
+                                        "title.nonstandard"),
+                                       fixed=base(by_code["zhangwangtuan"].name, 0),
+                                       filename=f"张王疃乡{year - 1}年政府信息公开年报")
     if "xianzhengfuban" in by_code:  # sample 004: 11 new = 10 granted + 1 other
         s = base(by_code["xianzhengfuban"].name)
         t3 = {k: [0] * 7 for k in s.table3}
@@ -77,21 +86,22 @@ def example_set(roster: Roster, year: int = 2024, seed: int = 7) -> dict[str, Ex
         s.table4 = [0] * 15
         out["xianzhengfuban"] = Example("xianzhengfuban", s, "accepted", "数据一致（新收11件=予以公开10件+其他1件）")
     if "julu" in by_code:  # sums that do not balance
-        s = base(by_code["julu"].name, 10)
+        good = base(by_code["julu"].name, 10)
+        s = good.copy()
         s.table3["total"][0] += 1
         s.table3["total"][6] += 1
         out["julu"] = Example("julu", s, "rejected", "表三“总计”与各项之和不符",
-                              ("table3.results_total", "table3.balance"))
+                              ("table3.results_total", "table3.balance"), fixed=good, filename="巨鹿镇政务公开年度报告")
     if "dicun" in by_code:  # text against table, a placeholder left in
-        s = base(by_code["dicun"].name, 4)
-        s.table3["new"][0] += 0
+        good = base(by_code["dicun"].name, 4)
+        s = good.copy()
         paras = list(s.section_paragraphs("1"))
         paras[2] = "（二）依申请公开。全年未收到政府信息公开申请。"
         paras.append("联系电话：XXXX-XXXXXXX。")
         s.sections = {"1": paras}
         expect = "rejected"
         out["dicun"] = Example("dicun", s, expect, "正文与表三矛盾，留有占位符",
-                               ("narrative.applications", "text.placeholder"))
+                               ("narrative.applications", "text.placeholder"), fixed=good)
     # sample 002: a report from 内乡县 (Henan) that is not on this roster
     s = ReportSpec(body="王店镇人民政府", year=year, county="内乡县", title_lines=1,
                    preamble="")

@@ -74,11 +74,13 @@ class ReportSpec:
     table3: dict[str, list[int]] = field(default_factory=zero_table3)
     table4: list[int] = field(default_factory=lambda: [0] * 15)
     raw_cells: dict[tuple[str, str, int], str] = field(default_factory=dict)  # ("table3","total",0) → "—"
+    blank_cells: bool = False  # every figure left empty: the blank template sent with the kickoff
     drop_tables: tuple[str, ...] = ()  # "table2" … "table4"
     drop_rows: tuple[tuple[str, str], ...] = ()  # ("table3", "partial")
     tracked_change: str | None = None  # .docx: this text inserted as a tracked change in section 一
     comment: str | None = None  # .docx: a comment on section 一
     bookmark_artifact: bool = False  # .txt: "[bookmark: _GoBack]" at the start of a paragraph
+    variety: int | None = None  # None: the fixed default texts; a number: texts worded differently per number
 
     @property
     def short(self) -> str:
@@ -145,6 +147,8 @@ def default_sections(spec: ReportSpec) -> dict[str, list[str]]:
         apps += f"另有{fwd}件结转下年度继续办理。"
     rl = ("全年未发生政府信息公开行政复议、行政诉讼案件。" if review == 0 and litigation == 0
           else f"全年发生政府信息公开行政复议{review}件、行政诉讼{litigation}件。")
+    if spec.variety is not None:
+        return _varied_sections(spec, random.Random(spec.variety), me, short, apps, rl)
     return {
         "1": [
             f"{y}年，{short}认真贯彻落实《中华人民共和国政府信息公开条例》，紧紧围绕中心工作，扎实推进政府信息公开工作。",
@@ -160,6 +164,72 @@ def default_sections(spec: ReportSpec) -> dict[str, list[str]]:
             f"（三）改进措施。下一步，{me}将丰富政策解读形式，加强业务培训，不断提升政务公开工作水平。",
         ],
         "6": [f"{y}年度，{me}未收取政府信息公开信息处理费。无其他需要报告的事项。"],
+    }
+
+
+_POOLS = {
+    "intro": ["{y}年，{short}认真贯彻落实《中华人民共和国政府信息公开条例》，紧紧围绕中心工作，扎实推进政府信息公开工作。",
+              "{y}年，{short}坚持以公开为常态、不公开为例外，把政府信息公开作为转变作风、服务群众的重要抓手。",
+              "{y}年，{short}在县委、县政府的领导下，对照年度政务公开工作要点，逐项抓好政府信息公开各项任务。",
+              "{y}年，{short}围绕乡村振兴和民生实事，持续深化政务公开，群众知情权、参与权和监督权得到有效保障。"],
+    "active": ["依托{county}人民政府门户网站发布工作动态和政策文件，及时公开财政预决算、重大项目等信息。",
+               "通过政府网站、公开栏和微信群多渠道主动公开政府信息，重点做好惠民惠农政策和补贴资金的公开。",
+               "围绕群众关心关注的事项，主动公开政策文件、规划计划和民生资金使用情况，做到应公开尽公开。",
+               "按照主动公开基本目录，动态更新机构职能、办事指南、权责清单等内容，确保信息准确完整。"],
+    "request": ["严格规范依申请公开办理流程，落实登记、审核、答复各环节要求。",
+                "按照申请办理规范，统一使用答复格式文本，做到依法依规、按时答复。",
+                "加强与申请人的沟通联系，准确把握申请诉求，提高答复质量。"],
+    "manage": ["严格落实信息发布保密审查制度，动态调整主动公开目录。",
+               "落实公文公开属性源头认定，做到先审查、后公开，一事一审。",
+               "建立信息发布审核台账，对拟公开信息逐条审核把关，防止泄密和错发。"],
+    "platform": ["加强政府网站和政务新媒体管理，及时更新公开栏目。",
+                 "规范村务公开栏和便民服务中心公开专区建设，方便群众就近查阅。",
+                 "优化政务公开专区设置，定期巡查栏目内容，及时整改空白栏目和过期信息。"],
+    "oversight": ["{me}成立政务公开工作领导小组，将政务公开纳入年度考核，开展业务培训。",
+                  "{me}将政务公开工作纳入目标考核，组织专题培训{n}次，强化责任落实。",
+                  "{me}明确分管领导和专职人员，建立监督检查机制，定期通报工作情况。"],
+    "prior": ["（一）上年度存在问题整改情况。针对{py}年度报告中提出的公开内容不够全面的问题，已逐项整改完毕。",
+              "（一）上年度问题整改情况。{py}年度报告指出的栏目更新不及时问题，已通过建立月度巡查制度加以解决。",
+              "（一）上一年度存在问题及整改成效。针对{py}年度政策解读不够深入的问题，今年新增图解、问答等解读形式。",
+              "（一）上年度问题整改落实。{py}年度发现的公开目录不完整问题，已完成目录梳理，补充公开事项{n}项。",
+              "（一）上年度存在问题的整改。针对去年公开栏内容陈旧的问题，{me}已全部更新，并明确专人定期维护。"],
+    "problem": ["政策解读形式较为单一", "工作人员业务能力有待提升", "部分信息公开不够及时",
+                "公开内容与群众需求结合不够紧密", "基层公开栏更新频次偏低", "专职人员较少、兼职多、流动快",
+                "政务新媒体互动回应不够及时", "依申请公开答复的规范性还需加强"],
+    "measure": ["丰富政策解读形式，推出图解和问答", "加强业务培训，每季度组织一次集中学习",
+                "建立信息发布时限制度，做到随时产生随时公开", "加强与群众的互动交流，及时回应关切",
+                "完善公开栏目维护机制，落实专人定期巡查", "推动政务公开规范化标准化建设",
+                "把政务公开纳入干部考核，压实工作责任", "规范依申请公开答复文书，统一使用格式文本"],
+    "fee": ["{y}年度，{me}未收取政府信息公开信息处理费。无其他需要报告的事项。",
+            "本年度{me}未收取信息处理费，无其他需要报告的事项。",
+            "{y}年{me}未向申请人收取政府信息公开信息处理费。"],
+}
+
+
+def _varied_sections(spec: ReportSpec, rng: random.Random, me: str, short: str, apps: str, rl: str) -> dict[str, list[str]]:
+    """The same six paragraphs of 一 (and three of 五) in other words, so that generated bodies do
+    not read as copies of each other (similarity.other_body)."""
+    y = spec.year
+    fill = {"y": y, "py": y - 1, "short": short, "me": me, "county": spec.county, "n": rng.randint(2, 6)}
+
+    def pick(name: str, k: int = 1) -> str:
+        return "".join(x.format(**fill) for x in rng.sample(_POOLS[name], k))
+
+    problems = rng.sample(_POOLS["problem"], 2)
+    measures = rng.sample(_POOLS["measure"], 2)
+
+    return {
+        "1": [
+            pick("intro"),
+            "（一）主动公开。" + pick("active", 2),
+            f"（二）依申请公开。{pick('request')}{apps}",
+            "（三）政府信息管理。" + pick("manage", 2),
+            "（四）政府信息公开平台建设。" + pick("platform", 2),
+            f"（五）监督保障。{pick('oversight')}{rl}",
+        ],
+        "5": [pick("prior"), f"（二）存在的主要问题。一是{problems[0]}；二是{problems[1]}。",
+              f"（三）改进措施。下一步，{me}将{measures[0]}；{measures[1]}。"],
+        "6": [pick("fee")],
     }
 
 
@@ -186,7 +256,7 @@ def _num(v: Any) -> str:
 
 
 def _cell(spec: ReportSpec, table: str, row: str, idx: int, value: Any, colspan: int = 1) -> C:
-    raw = spec.raw_cells.get((table, row, idx))
+    raw = "" if spec.blank_cells else spec.raw_cells.get((table, row, idx))
     return C(_num(value) if raw is None else raw, colspan, value=True)
 
 
@@ -625,6 +695,15 @@ def write_all(specs: dict[str, ReportSpec], outdir: str | Path, formats: tuple[s
         for name, pdf in zip(specs, pdfs, strict=True):
             out[name]["pdf"] = pdf
     return out
+
+
+def blank_template(year: int, path: str | Path) -> Path:
+    """The 2021 template to fill in, as the county sends it with the kickoff notice."""
+    spec = ReportSpec(body="（单位名称）", year=year, title_lines=1, blank_cells=True,
+                      sections={"1": ["（文字描述：主动公开、依申请公开、政府信息管理、政府信息公开平台建设、监督保障等情况）"],
+                                "5": ["（文字描述：上年度存在问题的整改情况、本年度存在的主要问题和改进措施）"],
+                                "6": ["（文字描述，收取信息处理费情况在此处报告。）"]})
+    return write_docx(spec, path)
 
 
 def expected_report(spec: ReportSpec):

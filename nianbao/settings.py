@@ -29,6 +29,12 @@ class Settings(BaseSettings):
     max_unzipped_mb: float = Field(200, gt=0, le=4096, description="A .docx inflating to more is refused (zip bomb).")
     convert_timeout_s: float = Field(120, gt=0, le=3600, description="LibreOffice conversion of one .doc/.wps.")
 
+    notice_sink: Path | None = Field(
+        None, description="Write every notice as a JSON file in this folder instead of sending it (demo, rehearsal).")
+    templates_dir: Path | None = Field(
+        None, description="The county's own notice templates (<kind>.txt.j2); the built-in ones otherwise.")
+    overdue_every_days: int = Field(3, ge=1, le=30, description="After the deadline, overdue notices every N days.")
+
     fee_warn_township_10k: float = Field(500, ge=0, description="table2.fee_scale: 万元 above which a township's fee looks like 元.")
     fee_warn_county_10k: float = Field(50_000, ge=0, description="…for a county government or department.")
     fee_warn_other_10k: float = Field(1_000_000, ge=0, description="…for anything else (a city).")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 # a real PostgreSQL server for the session (as the postgres user when we are root: CI is)
-pytest_plugins = ["tests.pgserver"]
+pytest_plugins = ["tests.pgserver", "tests.loopback"]
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("NIANBAO_SHARED", ROOT.parent / "shared"))
@@ -41,3 +41,13 @@ def db_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'nianbao.db'}"
     return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One Prefect test server for the whole session (it costs ~8 s to start)."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

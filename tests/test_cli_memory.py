@@ -45,11 +45,11 @@ def test_roster_list_never_shows_a_token(office):
 
 def test_a_bad_roster_is_refused_with_lines_and_nothing_changes(office, tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("county: 巨鹿县\nbodies:\n  - {code: julu, name: 巨鹿镇, kind: township}\n"
+    bad.write_text("county: 巨鹿县\ncounty_code: julu\nbodies:\n  - {code: julu, name: 巨鹿镇, kind: township}\n"
                    "  - {code: julu, name: 王虎寨镇, kind: town}\n", encoding="utf-8")
     r = nianbao("roster", "import", str(bad), data_dir=office)
     assert r.returncode == 2
-    assert "第4行" in r.stderr and "重复" in r.stderr and "town" in r.stderr
+    assert "第5行" in r.stderr and "重复" in r.stderr and "town" in r.stderr
     listed = json.loads(nianbao("roster", "list", "--json", data_dir=office).stdout)
     assert len(listed["bodies"]) == 17 and all(b["active"] for b in listed["bodies"])
 

@@ -115,6 +115,7 @@ def test_roster_import_is_idempotent_and_keeps_removed_bodies_inactive(memory, t
 
 
 BAD_ROSTER = """county: 巨鹿县
+county_code: julu
 bodies:
   - {code: julu, name: 巨鹿镇, kind: township}
   - {code: julu, name: 王虎寨镇, kind: township}
@@ -134,11 +135,11 @@ def test_a_bad_roster_is_refused_whole_with_every_line_and_reason(memory, tmp_pa
     with pytest.raises(RosterError) as exc:
         load_roster(path, url_problem=url_problem)
     problems = {(p.line, p.reason.split("“")[0]) for p in exc.value.problems}
-    assert (4, "单位代码") in problems  # duplicate code
-    assert (5, "单位类型") in problems  # unknown kind
-    assert (6, "名称") in problems  # 巨鹿镇 named twice
-    assert (7, "联系人") in problems  # malformed apprise URL
-    assert (11, "单位代码") in problems  # not a slug
+    assert (5, "单位代码") in problems  # duplicate code
+    assert (6, "单位类型") in problems  # unknown kind
+    assert (7, "名称") in problems  # 巨鹿镇 named twice
+    assert (8, "联系人") in problems  # malformed apprise URL
+    assert (12, "单位代码") in problems  # not a slug
     with memory.session() as s:
         assert s.scalar(select(func.count()).select_from(Body)) == 0
 
@@ -150,6 +151,13 @@ def test_csv_roster(tmp_path, memory):
                     "xianzhengfuban,巨鹿县人民政府办公室,department,县政府办公室|县政府办,,\n", encoding="utf-8")
     roster = load_roster(path, url_problem=url_problem)
     assert [b.code for b in roster.bodies] == ["guanting", "xianzhengfuban"]
+    with pytest.raises(ValueError, match="county"), memory.session() as s:
+        repo.import_roster(s, roster, "test")  # a CSV does not name its county
+    with memory.session() as s:
+        from dataclasses import replace
+
+        repo.import_roster(s, replace(roster, county="巨鹿县", code="julu"), "test")
+        assert repo.county(s).code == "julu"
     assert roster.bodies[1].aliases == ("县政府办公室", "县政府办")
     bad = tmp_path / "bad.csv"
     bad.write_text("code,name,kind\nguanting,官亭镇,township\nguanting,王虎寨镇,township\n", encoding="utf-8")
@@ -281,3 +289,20 @@ def test_status_json(cycle2024, tmp_path):
     assert by["julu"]["verdict"] is None and by["julu"]["versions"] == 0
     assert all(list(b) == ["code", "name", "versions", "verdict", "errors", "warnings", "last_notice"]
                for b in st["bodies"])
+
+
+def test_0002_migrates_existing_rows(db_url):
+    """A county recorded before counties had codes gets a placeholder; a re-import names it."""
+    migrate.upgrade(db_url, "20261121_0001")
+    engine = make_engine(db_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO county (name, parents, created_at) VALUES ('巨鹿县', '[]', CURRENT_TIMESTAMP)")
+    migrate.upgrade(db_url)
+    with session_scope(session_factory(engine)) as s:
+        assert repo.county(s).code.startswith("county-")
+        repo.import_roster(s, load_roster(ROSTER), "test")
+    with session_scope(session_factory(engine)) as s:
+        assert repo.county(s).code == "julu" and repo.county(s).office["name"].startswith("巨鹿县")
+    migrate.downgrade(db_url, "20261121_0001")
+    migrate.upgrade(db_url)
+    engine.dispose()

@@ -1,0 +1,1 @@
+"""The yearly cycle as Prefect flows: wiring only; the work is in tasks/."""

@@ -1,0 +1,86 @@
+"""What each notice says: drafts for the outbox, rendered from the templates with the facts from
+the database. The idempotency key says what a notice is about, so the same event never gives
+two notices."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from db.models import Body, County, Cycle, Submission
+from notifications.outbox import OFFICE, Draft
+from notifications.render import render
+
+
+def zh_date(d: date | datetime, tz: str = "Asia/Shanghai") -> str:
+    if isinstance(d, datetime):
+        d = (d if d.tzinfo else d.replace(tzinfo=ZoneInfo("UTC"))).astimezone(ZoneInfo(tz)).date()
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def office_name(county: County) -> str:
+    return (county.office or {}).get("name") or f"{county.name}政务公开办"
+
+
+def _base(county: County, cycle: Cycle) -> dict[str, Any]:
+    return {"county": county.name, "year": cycle.year, "deadline_zh": zh_date(cycle.deadline),
+            "office": office_name(county)}
+
+
+def _draft(kind: str, key: str, county: County, cycle: Cycle, recipient: str, context: dict[str, Any],
+           templates_dir: Path | None, **extra: Any) -> Draft:
+    subject, message = render(kind, {**_base(county, cycle), **context}, templates_dir)
+    return Draft(kind=kind, key=key, cycle_id=cycle.id, recipient=recipient, subject=subject, message=message, **extra)
+
+
+def kickoff(county: County, cycle: Cycle, body: Body, attachments: list[str], templates_dir: Path | None = None) -> Draft:
+    return _draft("kickoff", f"kickoff|cycle:{cycle.id}", county, cycle, body.code,
+                  {"recipient": body.name, "attachments": [Path(a).name for a in attachments]}, templates_dir,
+                  body_id=body.id, attachments=list(attachments))
+
+
+def result(county: County, cycle: Cycle, body: Body, sub: Submission, templates_dir: Path | None = None) -> Draft:
+    """Accepted (with any warnings) or rejected (every error with its place and how to fix it)."""
+    errors = [f for f in sub.findings if f.severity == "error"]
+    warnings = [f for f in sub.findings if f.severity == "warning"]
+    kind = "accepted" if sub.verdict == "accepted" else "rejected"
+    context = {"recipient": body.name, "body": body.name, "version": sub.version, "file": sub.original_name,
+               "received_zh": zh_date(sub.received_at), "errors": errors, "warnings": warnings, "delta": sub.delta}
+    rules = list(dict.fromkeys(f.rule for f in (errors if kind == "rejected" else warnings)))
+    return _draft(kind, f"{kind}|submission:{sub.id}", county, cycle, body.code, context, templates_dir,
+                  body_id=body.id, submission_id=sub.id, rules=rules)
+
+
+def reminder(county: County, cycle: Cycle, body: Body, days_left: int, latest: Submission | None,
+             templates_dir: Path | None = None) -> Draft:
+    return _draft("reminder", f"reminder|cycle:{cycle.id}|d-{days_left}", county, cycle, body.code,
+                  {"recipient": body.name, "days_left": days_left, "latest": latest}, templates_dir, body_id=body.id)
+
+
+def overdue(county: County, cycle: Cycle, body: Body, days_late: int, latest: Submission | None,
+            templates_dir: Path | None = None) -> Draft:
+    return _draft("overdue", f"overdue|cycle:{cycle.id}|d+{days_late}", county, cycle, body.code,
+                  {"recipient": body.name, "days_late": days_late, "latest": latest}, templates_dir, body_id=body.id)
+
+
+def digest(county: County, cycle: Cycle, key: str, headline: str, *, received: list[dict] | None = None,
+           unassigned: list[dict] | None = None, missing: list[str] | None = None, rejected: list[str] | None = None,
+           undeliverable: list[str] | None = None, accepted_count: int = 0, total: int = 0, escalation: bool = False,
+           days_late: int = 0, rules: list[str] | None = None, templates_dir: Path | None = None) -> Draft:
+    context = {"recipient": office_name(county), "headline": headline, "received": received or [],
+               "unassigned": unassigned or [], "missing": missing or [], "rejected": rejected or [],
+               "undeliverable": undeliverable or [], "accepted_count": accepted_count, "total": total,
+               "escalation": escalation, "days_late": days_late}
+    return _draft("digest", f"digest|cycle:{cycle.id}|{key}", county, cycle, OFFICE, context, templates_dir,
+                  rules=list(rules or []))
+
+
+def summary(county: County, cycle: Cycle, key: str, *, compiled: bool, bodies: list[str], missing: list[str],
+            reason: str | None = None, totals: dict[str, Any] | None = None, files: list[str] | None = None,
+            attachments: list[str] | None = None, templates_dir: Path | None = None) -> Draft:
+    context = {"recipient": office_name(county), "compiled": compiled, "bodies": bodies, "missing": missing,
+               "reason": reason or "", "totals": totals or {}, "files": files or []}
+    return _draft("summary", f"summary|cycle:{cycle.id}|{key}", county, cycle, OFFICE, context, templates_dir,
+                  rules=["summary.coverage"] if missing else [], attachments=list(attachments or []))

@@ -1,0 +1,2 @@
+"""Prefect tasks: thin, one side effect each. Their bodies are plain functions (`.fn`) that the
+tests call without Prefect."""

@@ -1,0 +1,65 @@
+"""What every task needs, built once per process from the settings (NIANBAO_*): the database
+session factory and the notifier. Nothing here is a flow parameter: the database URL and the
+channels' URLs are secrets and stay out of Prefect's records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from db.migrate import ensure_schema
+from db.session import make_engine, session_factory
+from nianbao.settings import Settings, get_settings
+from notifications.channels import AppriseNotifier, Notifier, SinkNotifier
+
+
+@dataclass(frozen=True)
+class Env:
+    settings: Settings
+    factory: sessionmaker[Session]
+    notifier: Notifier
+
+    @property
+    def data_dir(self) -> Path:
+        return self.settings.data_dir
+
+    @property
+    def sink(self) -> bool:
+        return self.settings.notice_sink is not None
+
+    def local_today(self, now: datetime) -> date:
+        return now.astimezone(ZoneInfo(self.settings.timezone)).date()
+
+
+@lru_cache(maxsize=4)
+def _env(settings_json: str) -> Env:
+    settings = Settings.model_validate_json(settings_json)
+    url = settings.db_url()
+    engine = make_engine(url)
+    ensure_schema(engine, url)
+    notifier: Notifier = SinkNotifier(settings.notice_sink) if settings.notice_sink else AppriseNotifier()
+    return Env(settings, session_factory(engine), notifier)
+
+
+def env(settings: Settings | None = None) -> Env:
+    s = settings or get_settings()
+    data = s.model_dump(mode="json")
+    if s.database_url is not None:
+        data["database_url"] = s.database_url.get_secret_value()
+    import json
+
+    return _env(json.dumps(data, sort_keys=True))
+
+
+def now_or(as_of: datetime | str | None) -> datetime:
+    """The flows' clock: now, or the moment a rehearsal or test says it is."""
+    if as_of is None:
+        return datetime.now(UTC)
+    if isinstance(as_of, str):
+        as_of = datetime.fromisoformat(as_of)
+    return as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)

@@ -1,0 +1,310 @@
+"""The cycle's flows under one session-scoped Prefect test harness, with notices delivered for real
+over loopback: json:// to a local HTTP receiver, mailto:// to a local SMTP server."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from db.models import AuditEvent, Notice, Submission
+from db.session import session_scope
+from flows.cycle import compile_flow, deadline, intake, open_cycle
+from nianbao.generate import ReportSpec, balanced_table3, write_docx, write_txt
+from tests.conftest import ROOT, ROSTER, SEEDS, needs_shared
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+TOKEN = "TOKEN5ecret0123456789abcdefXYZ"
+KICKOFF = datetime.fromisoformat("2025-01-02T09:00+08:00")
+FIRST = datetime.fromisoformat("2025-01-15T10:00+08:00")
+YEAR, DEADLINE = 2024, date(2025, 1, 31)
+
+
+def run(flow, **params):
+    from prefect import tags
+
+    with tags("county-julu", f"year-{YEAR}"):
+        return flow(county="julu", year=YEAR, **params)
+
+
+@pytest.fixture
+def county(tmp_path, monkeypatch, http_receiver, smtp_server):
+    """巨鹿县 with channels on loopback: 官亭镇 by mail and JSON, 王虎寨镇 and 县政府办 by JSON,
+    张王疃乡 with no contact at all, the office by JSON. Every URL carries TOKEN."""
+    data = tmp_path / "data"
+    monkeypatch.setenv("NIANBAO_DATA_DIR", str(data))
+    monkeypatch.delenv("NIANBAO_NOTICE_SINK", raising=False)
+    monkeypatch.delenv("NIANBAO_DATABASE_URL", raising=False)
+    from nianbao.settings import get_settings
+
+    get_settings.cache_clear()
+    mail = smtp_server.mailto(to="gt@example.com", password=TOKEN)
+
+    def js(path: str) -> str:
+        return http_receiver.json_url(f"/{path}/{TOKEN}")
+
+    text = ROSTER.read_text(encoding="utf-8")
+    for code, urls in {"guanting": [mail, js("guanting")], "wanghuzhai": [js("wanghuzhai")],
+                       "xianzhengfuban": [js("xianzhengfuban")]}.items():
+        line = next(ln for ln in text.splitlines() if f"code: {code}," in ln)
+        text = text.replace(line, line[:-1] + f", contacts: [{{name: 联络员, urls: {json.dumps(urls)}}}]}}")
+    text = text.replace("office: {name: 巨鹿县人民政府办公室（政务公开办）, contacts: []}",
+                        f'office: {{name: 巨鹿县政务公开办, contacts: [{{name: 王主任, urls: ["{js("office")}"]}}]}}')
+    roster = tmp_path / "roster.yaml"
+    roster.write_text(text, encoding="utf-8")
+    from db import migrate, repo
+    from nianbao.bodies import load_roster
+    from notifications.urls import url_problem
+    from tasks.context import env
+
+    migrate.upgrade(get_settings().db_url())
+    with session_scope(env().factory) as s:
+        repo.import_roster(s, load_roster(roster, url_problem=url_problem), "test")
+    return data
+
+
+def _drop(data: Path, code: str | None, src: Path, name: str | None = None) -> Path:
+    folder = data / "inbox" / code if code else data / "inbox"
+    folder.mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copy(src, folder / (name or src.name)))
+
+
+def _notices(**where):
+    from tasks.context import env
+
+    with session_scope(env().factory) as s:
+        q = select(Notice)
+        for k, v in where.items():
+            q = q.where(getattr(Notice, k) == v)
+        return list(s.scalars(q.order_by(Notice.id)))
+
+
+def _keys(receiver) -> list[str]:
+    return [p.headers["Idempotency-Key"] for p in receiver.posts]
+
+
+@needs_shared
+def test_a_cycle_over_real_channels(county, http_receiver, smtp_server):
+    r = run(open_cycle, deadline=DEADLINE, as_of=KICKOFF)
+    assert r["queued"] == 17 + 1 and r["sent"] == 4  # 17 bodies, 官亭镇 twice; 13 have no contact
+    kickoff_mail = smtp_server.messages[0]
+    assert "2025年1月31日" in kickoff_mail["subject"]
+    (att,) = list(kickoff_mail.iter_attachments())
+    template = county / "templates" / f"{YEAR}年度政府信息公开工作年度报告模板.docx"
+    assert att.get_payload(decode=True) == template.read_bytes()  # byte-identical
+    assert {p.path.split("/")[1] for p in http_receiver.posts} == {"guanting", "wanghuzhai", "xianzhengfuban"}
+
+    for code, n in (("wanghuzhai", "000"), ("guanting", "001"), (None, "002"), ("zhangwangtuan", "003"),
+                    ("xianzhengfuban", "004")):
+        (src,) = SEEDS.glob(f"{n}_*.txt")
+        _drop(county, code, src)
+    r = run(intake, as_of=FIRST)
+    assert r["files"] == 5 and r["new"] == 5
+    by_body = {x["code"]: x for x in r["results"]}
+    assert by_body["wanghuzhai"]["verdict"] == "rejected" and by_body[None]["code"] is None
+
+    posted = {p.path.split("/")[1]: p.json for p in http_receiver.posts[3:]}
+    assert "退回" in posted["wanghuzhai"]["title"] and "2019年试行模板" in posted["wanghuzhai"]["message"]
+    assert "通过" in posted["xianzhengfuban"]["title"]
+    office = [p.json for p in http_receiver.posts if p.path.startswith("/office")]
+    assert any("无法确定报送单位" in o["title"] and "内乡县" in o["message"] for o in office)
+    assert any("收到4份报告" in o["title"] for o in office)
+    accepted_mail = smtp_server.messages[-1]
+    assert "通过" in accepted_mail["subject"] and "官亭镇" in accepted_mail.get_content()
+    # 张王疃乡 has no channel: its rejection is kept and reported as undeliverable, not lost
+    (zwt,) = _notices(recipient="zhangwangtuan", kind="rejected")
+    assert zwt.status == "failed" and zwt.last_error == "没有可用的联系方式"
+    assert "year.mismatch" in zwt.rules and "template.outdated" in zwt.rules
+
+    before = (len(http_receiver.posts), len(smtp_server.messages), len(_notices()))
+    for code, n in (("wanghuzhai", "000"), (None, "002")):  # the same bytes again
+        (src,) = SEEDS.glob(f"{n}_*.txt")
+        _drop(county, code, src, name="再次发送.txt")
+    r = run(intake, as_of=FIRST + timedelta(hours=1))
+    assert r["files"] == 2 and r["new"] == 0
+    assert (len(http_receiver.posts), len(smtp_server.messages), len(_notices())) == before
+
+
+def test_prefect_names_tags_and_artifacts(county, http_receiver):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterKey,
+        FlowRunFilter,
+        FlowRunFilterName,
+        TaskRunFilter,
+        TaskRunFilterFlowRunId,
+    )
+    from prefect.client.schemas.sorting import ArtifactSort, FlowRunSort
+
+    run(open_cycle, deadline=DEADLINE, as_of=KICKOFF)
+    spec = ReportSpec(body="巨鹿县官亭镇人民政府", table3=balanced_table3(__import__("random").Random(1), 8))
+    write_docx(spec, county / "inbox" / "guanting" / "官亭镇年报.docx")
+    bad = spec.copy()
+    bad.table3["total"][0] += 1
+    write_txt(bad, county / "inbox" / "wanghuzhai" / "王虎寨镇.txt")
+    run(intake, as_of=FIRST)
+    with get_client(sync_client=True) as client:
+        fr = client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=["intake-julu-2024"])),
+                                   sort=FlowRunSort.START_TIME_DESC)[0]  # this test's run: the session has others
+        assert {"county-julu", "year-2024"} <= set(fr.tags)
+        names = {t.name for t in client.read_task_runs(
+            task_run_filter=TaskRunFilter(flow_run_id=TaskRunFilterFlowRunId(any_=[fr.id])))}
+        assert {"check-guanting-1", "check-wanghuzhai-2"} <= names
+        assert len(names) <= 2 + 5  # coarse: a task run per file and a few for the whole run
+        table = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["cycle-julu-2024"])),
+                                      sort=ArtifactSort.CREATED_DESC)  # the newest version: after intake
+        rows = json.loads(table[0].data)
+        assert len(rows) == 17 and {r["代码"]: r["结论"] for r in rows}["wanghuzhai"] == "退回"
+        md = client.read_artifacts(artifact_filter=ArtifactFilter(
+            key=ArtifactFilterKey(any_=["submission-julu-2024-wanghuzhai-v1"])), sort=ArtifactSort.CREATED_DESC)
+        assert "table3.results_total" in md[0].data
+        progress = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["intake-julu-2024"])),
+                                         sort=ArtifactSort.CREATED_DESC)
+        assert progress and float(progress[0].data) == 100.0
+
+
+def test_secrets_stay_out_of_prefect_the_database_and_the_logs(county, http_receiver, smtp_server, caplog):
+    from prefect.client.orchestration import get_client
+
+    caplog.set_level("DEBUG")
+    http_receiver.stop()  # failures log more than successes do
+    run(open_cycle, deadline=DEADLINE, as_of=KICKOFF)
+    http_receiver.start()
+    run(intake, as_of=KICKOFF + timedelta(hours=2))
+    with get_client(sync_client=True) as client:
+        seen = [json.dumps(fr.parameters, default=str) for fr in client.read_flow_runs()]
+        seen += [str(a.data) for a in client.read_artifacts()]
+        seen += [log.message for log in client.read_logs()]
+    for n in _notices():
+        seen += [n.channel, n.last_error or "", n.body, n.subject, n.idempotency_key]
+    from tasks.context import env
+
+    with session_scope(env().factory) as s:
+        seen += [json.dumps(e.details, ensure_ascii=False) for e in s.scalars(select(AuditEvent))]
+    seen += [r.getMessage() for r in caplog.records]
+    assert seen and not [x for x in seen if TOKEN in x]
+
+
+def test_receiver_down_then_up_every_notice_exactly_once(county, http_receiver):
+    http_receiver.stop()
+    r = run(open_cycle, deadline=DEADLINE, as_of=KICKOFF)
+    assert r["sent"] == 1 and r["failed"] == 3  # only the mail got through
+    failed = _notices(status="failed", channel="联络员 json")
+    assert len(failed) == 3 and all(n.attempts == 1 and n.next_attempt_at for n in failed)
+    r = run(intake, as_of=KICKOFF + timedelta(seconds=30))  # still down, and the backoff not over
+    assert r["sent"] == 0
+    http_receiver.start()
+    run(intake, as_of=KICKOFF + timedelta(seconds=40))
+    assert http_receiver.posts == []  # up, but the backoff is not over: nothing yet
+    run(intake, as_of=KICKOFF + timedelta(minutes=5))
+    run(intake, as_of=KICKOFF + timedelta(minutes=30))  # a re-run sends nothing again
+    keys = _keys(http_receiver)
+    assert len(keys) == 3 and len(set(keys)) == 3
+    assert all(n.status == "sent" for n in _notices() if n.channel != "none")
+
+
+def test_intake_killed_midway_then_run_again(county, http_receiver, tmp_path):
+    """SIGKILL an intake run halfway through its files; the next run records each file once and
+    sends each notice once."""
+    run(open_cycle, deadline=DEADLINE, as_of=KICKOFF)
+    sent_before = len(http_receiver.posts)
+    from nianbao.bodies import load_roster
+    from nianbao.examples import example_set
+
+    files = []
+    for ex in example_set(load_roster(ROSTER), YEAR).values():
+        files.append(write_docx(ex.spec, county / "inbox" / (ex.code or "") / ex.file_name(".docx")))
+    from prefect.settings import PREFECT_API_URL
+
+    code = ("from tests.test_flows import run\nfrom flows.cycle import intake\n"
+            "run(intake, as_of='2025-01-15T10:00:00+08:00')\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env={**os.environ,
+                            "PREFECT_API_URL": PREFECT_API_URL.value()}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    from tasks.context import env
+
+    recorded = 0
+    deadline_at = time.monotonic() + 120
+    while time.monotonic() < deadline_at and proc.poll() is None:
+        with session_scope(env().factory) as s:
+            recorded = s.scalar(select(func.count()).select_from(Submission))
+        if recorded >= 3:
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.05)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL and 3 <= recorded < len(files)  # killed halfway
+    run(intake, as_of=FIRST + timedelta(minutes=10))
+    with session_scope(env().factory) as s:
+        subs = list(s.scalars(select(Submission)))
+    assert len(subs) == len(files) and len({x.sha256 for x in subs}) == len(files)
+    assert not list((county / "inbox").glob("*/*.docx")) and not list((county / "inbox").glob("*.docx"))
+    notices = _notices()
+    assert len({n.idempotency_key for n in notices}) == len(notices)
+    assert {n.submission_id for n in notices if n.kind in ("accepted", "rejected")} >= {
+        x.id for x in subs if x.body_id is not None and x.body_id}  # every recorded report was answered
+    keys = _keys(http_receiver)[sent_before:]
+    assert len(keys) == len(set(keys))  # nothing sent twice
+
+
+def test_deadline_reminders_overdue_escalation_and_compile(county, http_receiver):
+    run(open_cycle, deadline=DEADLINE, as_of=KICKOFF)
+    spec = ReportSpec(body="巨鹿县官亭镇人民政府")
+    write_docx(spec, county / "inbox" / "guanting" / "官亭镇.docx")
+    run(intake, as_of=FIRST)
+    r = run(deadline, as_of=datetime.fromisoformat("2025-01-17T09:00+08:00"))  # 14 days before
+    assert r["reminders"] == 16 and not r["escalation"]  # not 官亭镇: it has passed
+    assert run(deadline, as_of=datetime.fromisoformat("2025-01-18T09:00+08:00"))["reminders"] == 0  # no offset
+    r = run(deadline, as_of=datetime.fromisoformat("2025-02-01T09:00+08:00"))  # 1 day late
+    assert r["overdue"] == 16 and r["escalation"]
+    assert run(deadline, as_of=datetime.fromisoformat("2025-02-02T09:00+08:00"))["overdue"] == 0  # every 3 days
+    assert run(deadline, as_of=datetime.fromisoformat("2025-02-04T09:00+08:00"))["overdue"] == 16
+    assert len(_notices(kind="reminder", recipient="wanghuzhai")) == 1
+    escalations = [n for n in _notices(kind="digest") if "截止日期已过" in n.body]
+    assert escalations and "王虎寨镇" in escalations[0].body
+
+    state = compile_flow(county="julu", year=YEAR, return_state=True)
+    assert state.is_failed() and "summary.coverage" in state.message and "王虎寨镇" in state.message
+    r = compile_flow(county="julu", year=YEAR, allow_missing=True, reason="演示：其余单位尚未报送")
+    assert r["compiled"] and len(r["missing"]) == 16
+    summary = json.loads((county / "summary" / "summary.json").read_text(encoding="utf-8"))
+    assert [b["code"] for b in summary["bodies"]] == ["guanting"]
+    assert summary["tables"]["table3"] == spec.table3
+    from tasks.context import env
+
+    with session_scope(env().factory) as s:
+        (override,) = s.scalars(select(AuditEvent).where(AuditEvent.action == "compile.override"))
+        assert override.details["reason"] == "演示：其余单位尚未报送"
+
+
+def test_deployments_schedules_in_shanghai_and_the_yaml_agrees():
+    import yaml
+
+    from deployments.serve import DEADLINE_CRON, INTAKE_CRON, build
+
+    deps = {d.name: d for d in build("julu", 2024)}
+    assert [(s.schedule.cron, s.schedule.timezone) for s in deps["deadline-julu-2024"].schedules] == [
+        ("0 9 * 1,2 *", "Asia/Shanghai")]
+    assert [(s.schedule.cron, s.schedule.timezone) for s in deps["intake-julu-2024"].schedules] == [
+        ("*/10 * * 12,1,2,3 *", "Asia/Shanghai")]
+    assert all(set(d.parameters) <= {"county", "year", "deadline"} for d in deps.values())
+    spec = yaml.safe_load((ROOT / "deployments" / "prefect.yaml").read_text(encoding="utf-8"))
+    by_name = {d["name"]: d for d in spec["deployments"]}
+    assert by_name["deadline-julu-2024"]["schedules"] == [{"cron": DEADLINE_CRON, "timezone": "Asia/Shanghai"}]
+    assert by_name["intake-julu-2024"]["schedules"] == [{"cron": INTAKE_CRON, "timezone": "Asia/Shanghai"}]
+    from prefect.flows import load_flow_from_entrypoint
+
+    for d in spec["deployments"]:
+        path, _, name = d["entrypoint"].partition(":")
+        assert load_flow_from_entrypoint(str(ROOT / path) + ":" + name).name in d["name"]
