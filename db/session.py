@@ -32,10 +32,11 @@ def make_engine(url: str, **kwargs) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(conn) -> None:
-        # a real BEGIN from the first statement (the driver would start it only at the first
-        # write); writers that race start with a write (repo.lock_row), so they queue on the
-        # busy timeout instead of failing with "database is locked"
-        conn.exec_driver_sql("BEGIN")
+        # every transaction takes the write lock at BEGIN and waits for it on the busy timeout:
+        # a transaction that read first and wrote later would instead fail with "database is
+        # locked" whenever another process wrote in between (SQLite cannot upgrade its read
+        # lock then). Writers queue; this is the embedded default — PostgreSQL is for scale.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
