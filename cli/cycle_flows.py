@@ -132,7 +132,9 @@ def compile_cmd(
     if state.is_failed():
         raise _fail(state.message or "汇总未完成", 1)
     result = state.result()
-    out.print(f"已汇总 {result['bodies']} 个单位：{result['file']}")
+    out.print(f"已汇总 {result['bodies']} 个单位：")
+    for f in result["files"]:
+        out.print(f"  {f}")
 
 
 def serve_cmd(county: CountyOpt = None, year: YearOpt = None, data_dir: Dir = None) -> None:

@@ -144,7 +144,8 @@ def demo(
         pass
     notices = sorted((root / "notices").glob("*.json"))
     out.print(f"\n通知 {len(notices)} 条：{root / 'notices'}（每条一个 JSON 文件）")
-    out.print(f"全县汇总：{root / 'summary' / 'summary.json'}")
+    for f in (compiled.get("files") or []):
+        out.print(f"全县汇总：{f}")
     out.print(f"报告原件（按 SHA-256 保存）：{root / 'files'}；已处理的收件：{inbox / '.done'}")
     out.print(f"数据库：{root / 'nianbao.db'}；之后可运行 nianbao status --json --dir {escape(str(root))}")
     out.print(f"用时 {time.monotonic() - started:.0f} 秒。")

@@ -126,7 +126,8 @@ def load_roster(path: str | Path, url_problem: Callable[[str], str | None] | Non
     problems += office_problems
     if problems:
         raise RosterError(problems)
-    office = {"name": str(office.get("name") or "县政务公开办"), "contacts": office_contacts} if office else {}
+    office = ({"name": str(office.get("name") or "县政务公开办"), "contacts": office_contacts,
+               "body": str(office.get("body") or "")} if office else {})
     return Roster(county, tuple(bodies), tuple(parents), code, office)
 
 

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
         None, description="Write every notice as a JSON file in this folder instead of sending it (demo, rehearsal).")
     templates_dir: Path | None = Field(
         None, description="The county's own notice templates (<kind>.txt.j2); the built-in ones otherwise.")
+    include_office_report: bool = Field(
+        True, description="Whether the county office's own report (the roster's office.body) counts in the county's tables.")
     overdue_every_days: int = Field(3, ge=1, le=30, description="After the deadline, overdue notices every N days.")
 
     fee_warn_township_10k: float = Field(500, ge=0, description="table2.fee_scale: 万元 above which a township's fee looks like 元.")

@@ -12,7 +12,8 @@ from prefect import task
 from db import repo
 from db.models import Cycle, Notice, Submission
 from db.session import session_scope
-from nianbao.consolidate import headline, sum_tables
+from nianbao.consolidate import headline
+from nianbao.county_report import Contribution, summary_json, write_county_docx, write_county_xlsx
 from nianbao.generate import blank_template
 from nianbao.model import Report
 from notifications import compose
@@ -114,8 +115,9 @@ def _undeliverable(s, cy: Cycle) -> list[str]:
 def compile_cycle(county_code: str, year: int, allow_missing: bool = False, reason: str | None = None,
                   actor: str = "flow:compile") -> dict[str, Any]:
     """Refuse (summary.coverage, naming the missing bodies) until every active body has an accepted
-    report, unless the office overrides with a reason (recorded in the audit). Then sum the
-    latest accepted version of each body into summary/summary.json."""
+    report, unless the office overrides with a reason (recorded in the audit). Then the county's
+    report from the latest accepted version of each body: .docx, .xlsx and summary.json under
+    summary/<county>-<year>/, attached to the notice to the office."""
     e = env()
     with session_scope(e.factory) as s:
         c, cy = _cycle(s, county_code, year)
@@ -129,27 +131,56 @@ def compile_cycle(county_code: str, year: int, allow_missing: bool = False, reas
             return {"compiled": False, "missing": missing}
         if missing and not (reason or "").strip():
             raise ValueError("缺报情况下汇总必须写明理由（--reason）")
-        included = [b for b in active if b.id in accepted]
-        subs = [accepted[b.id] for b in included]
-        tables = sum_tables([Report.from_json(x.report) for x in subs])
-        summary = {"county": c.name, "year": cy.year, "tables": tables,
-                   "bodies": [{"code": b.code, "name": b.name, "version": x.version, "sha256": x.sha256,
-                               "table2": x.report["table2"], "table3": x.report["table3"], "table4": x.report["table4"]}
-                              for b, x in zip(included, subs, strict=True)],
-                   "missing": missing}
-        folder = e.data_dir / "summary"
+        office_body = (c.office or {}).get("body")
+        included = [b for b in active if b.id in accepted
+                    and (e.settings.include_office_report or b.code != office_body)]
+        parts = [Contribution(code=b.code, name=b.name, kind=b.kind, version=accepted[b.id].version,
+                              sha256=accepted[b.id].sha256, report=Report.from_json(accepted[b.id].report),
+                              warnings=tuple({"rule": f.rule, "message": f.message}
+                                             for f in accepted[b.id].findings if f.severity == "warning"))
+                 for b in included]
+        rel = Path("summary") / f"{county_code}-{year}"
+        folder = e.data_dir / rel
         folder.mkdir(parents=True, exist_ok=True)
+        stem = f"{c.name}{year}年政府信息公开工作年度报告"
+        summary = summary_json(c.name, cy.year, parts)
         (folder / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
+        write_county_docx(c.name, cy.year, parts, folder / f"{stem}.docx")
+        write_county_xlsx(c.name, cy.year, parts, folder / f"{stem}（数据）.xlsx")
+        files = [(rel / f"{stem}.docx").as_posix(), (rel / f"{stem}（数据）.xlsx").as_posix(),
+                 (rel / "summary.json").as_posix()]
         cy.state = "compiled"
         repo.audit(s, actor, "compile.override" if missing else "compile", "cycle", cy.id, cycle_id=cy.id,
-                   bodies=len(subs), missing=missing, reason=reason or None)
-        totals = headline(tables)
-        enqueue(s, compose.summary(c, cy, f"compiled:{len(subs)}", compiled=True, bodies=[b.name for b in included],
-                                   missing=missing, reason=reason, totals=totals, files=["summary/summary.json"],
-                                   attachments=["summary/summary.json"], templates_dir=e.settings.templates_dir),
+                   bodies=len(parts), missing=missing, reason=reason or None, files=files)
+        totals = headline(summary["tables"])
+        enqueue(s, compose.summary(c, cy, f"compiled:{len(parts)}:{_digest(summary)}", compiled=True,
+                                   bodies=[p.name for p in parts], missing=missing, reason=reason, totals=totals,
+                                   files=files, attachments=files, templates_dir=e.settings.templates_dir),
                 sink=e.sink)
-        return {"compiled": True, "missing": missing, "bodies": len(subs), "totals": totals,
-                "file": str(folder / "summary.json")}
+    artifacts.markdown(artifacts.key("compile", county_code, year), _compile_markdown(c.name, year, parts, totals,
+                                                                                    missing, reason, e.data_dir, files),
+                       f"{c.name}{year}年度全县汇总")
+    return {"compiled": True, "missing": missing, "bodies": len(parts), "totals": totals,
+            "files": [str(e.data_dir / f) for f in files], "folder": str(folder)}
+
+
+def _digest(summary: dict[str, Any]) -> str:
+    import hashlib
+
+    return hashlib.sha256(json.dumps(summary["tables"], sort_keys=True).encode()).hexdigest()[:12]
+
+
+def _compile_markdown(county: str, year: int, parts, totals: dict[str, Any], missing: list[str],
+                      reason: str | None, data_dir: Path, files: list[str]) -> str:
+    lines = [f"# {county}{year}年度政府信息公开工作年度报告（全县汇总）", "",
+             f"汇总单位 {len(parts)} 个" + (f"；经批准缺报 {len(missing)} 个（{'、'.join(missing)}），理由：{reason}" if missing else "。"),
+             "", "| 指标 | 全县合计 |", "|---|---|",
+             f"| 本年新收政府信息公开申请 | {totals['new']} |", f"| 上年结转 | {totals['carried_over']} |",
+             f"| 办理完毕（七）总计 | {totals['total']} |", f"| 结转下年度继续办理 | {totals['carried_forward']} |",
+             f"| 行政复议 | {totals['review']} |", f"| 行政诉讼 | {totals['litigation']} |", "", "文件：", ""]
+    lines += [f"- [{Path(f).name}]({(data_dir / f).resolve().as_uri()})" for f in files]
+    lines += ["", "第五、六部分及第一部分（三）须由县政务公开办填写后方可公开（其中标有“此处填写”的位置）。"]
+    return "\n".join(lines)
 
 
 @task(name="cycle-table")

@@ -36,7 +36,9 @@ def test_demo_rehearses_a_whole_cycle(tmp_path):
     told = [n for n in notices if n["to"] == "county-office" and "identity.unknown_body" in n["rules"]]
     assert told and "王店镇" in told[0]["message"]  # held unassigned, the office told
     assert notices[-1]["kind"] == "summary" and "全县汇总完成" in notices[-1]["subject"]
-    assert (sandbox / "summary" / "summary.json").exists()
+    summary = sandbox / "summary" / "julu-2024"
+    assert {p.suffix for p in summary.iterdir()} == {".docx", ".xlsx", ".json"}
+    assert "巨鹿县2024年政府信息公开工作年度报告.docx" in {p.name for p in summary.iterdir()}
 
     st = subprocess.run([sys.executable, "-m", "cli", "status", "--json", "--dir", str(sandbox)], cwd=ROOT, env=env,
                         capture_output=True, text=True, timeout=120)

@@ -58,8 +58,9 @@ def county(tmp_path, monkeypatch, http_receiver, smtp_server):
                        "xianzhengfuban": [js("xianzhengfuban")]}.items():
         line = next(ln for ln in text.splitlines() if f"code: {code}," in ln)
         text = text.replace(line, line[:-1] + f", contacts: [{{name: 联络员, urls: {json.dumps(urls)}}}]}}")
-    text = text.replace("office: {name: 巨鹿县人民政府办公室（政务公开办）, contacts: []}",
-                        f'office: {{name: 巨鹿县政务公开办, contacts: [{{name: 王主任, urls: ["{js("office")}"]}}]}}')
+    office_line = next(ln for ln in text.splitlines() if ln.startswith("office:"))
+    text = text.replace(office_line, "office: {name: 巨鹿县政务公开办, body: xianzhengfuban, contacts: "
+                                     f'[{{name: 王主任, urls: ["{js("office")}"]}}]}}')
     roster = tmp_path / "roster.yaml"
     roster.write_text(text, encoding="utf-8")
     from db import migrate, repo
@@ -117,7 +118,7 @@ def test_a_cycle_over_real_channels(county, http_receiver, smtp_server):
     assert "退回" in posted["wanghuzhai"]["title"] and "2019年试行模板" in posted["wanghuzhai"]["message"]
     assert "通过" in posted["xianzhengfuban"]["title"]
     office = [p.json for p in http_receiver.posts if p.path.startswith("/office")]
-    assert any("无法确定报送单位" in o["title"] and "内乡县" in o["message"] for o in office)
+    assert any("无法确定报送单位" in o["title"] and "内乡县" in o["message"] for o in office), office
     assert any("收到4份报告" in o["title"] for o in office)
     accepted_mail = smtp_server.messages[-1]
     assert "通过" in accepted_mail["subject"] and "官亭镇" in accepted_mail.get_content()
@@ -278,9 +279,24 @@ def test_deadline_reminders_overdue_escalation_and_compile(county, http_receiver
     assert state.is_failed() and "summary.coverage" in state.message and "王虎寨镇" in state.message
     r = compile_flow(county="julu", year=YEAR, allow_missing=True, reason="演示：其余单位尚未报送")
     assert r["compiled"] and len(r["missing"]) == 16
-    summary = json.loads((county / "summary" / "summary.json").read_text(encoding="utf-8"))
+    folder = county / "summary" / "julu-2024"
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     assert [b["code"] for b in summary["bodies"]] == ["guanting"]
     assert summary["tables"]["table3"] == spec.table3
+    from nianbao.check import check_file
+
+    compiled = check_file(folder / "巨鹿县2024年政府信息公开工作年度报告.docx", year=YEAR, county="巨鹿县")
+    assert compiled.report.table3 == spec.table3 and compiled.report.body == "巨鹿县人民政府"
+    (notice,) = [n for n in _notices(kind="summary") if "汇总完成" in n.subject]
+    assert sorted(Path(a).suffix for a in notice.attachments) == [".docx", ".json", ".xlsx"]
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    with get_client(sync_client=True) as client:
+        (md, *_) = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["compile-julu-2024"])),
+                                         sort=ArtifactSort.CREATED_DESC)
+    assert "本年新收政府信息公开申请" in md.data and "file://" in md.data and "经批准缺报 16 个" in md.data
     from tasks.context import env
 
     with session_scope(env().factory) as s:
@@ -308,3 +324,22 @@ def test_deployments_schedules_in_shanghai_and_the_yaml_agrees():
     for d in spec["deployments"]:
         path, _, name = d["entrypoint"].partition(":")
         assert load_flow_from_entrypoint(str(ROOT / path) + ":" + name).name in d["name"]
+
+
+def test_the_office_report_counts_or_not_by_setting(county, monkeypatch):
+    """include_office_report: the roster's office.body (县政府办) is in the county's tables or not."""
+    from nianbao.settings import get_settings
+    from tasks.cycle import compile_cycle
+
+    run(open_cycle, deadline=DEADLINE, as_of=KICKOFF)
+    office = ReportSpec(body="巨鹿县人民政府办公室", table3=balanced_table3(__import__("random").Random(9), 30))
+    town = ReportSpec(body="巨鹿县官亭镇人民政府")
+    write_docx(office, county / "inbox" / "xianzhengfuban" / "县政府办.docx")
+    write_docx(town, county / "inbox" / "guanting" / "官亭镇.docx")
+    run(intake, as_of=FIRST)
+    for include, codes in ((True, ["guanting", "xianzhengfuban"]), (False, ["guanting"])):
+        monkeypatch.setenv("NIANBAO_INCLUDE_OFFICE_REPORT", str(include).lower())
+        get_settings.cache_clear()
+        r = compile_cycle.fn("julu", YEAR, allow_missing=True, reason="测试")
+        summary = json.loads((Path(r["folder"]) / "summary.json").read_text(encoding="utf-8"))
+        assert sorted(b["code"] for b in summary["bodies"]) == codes

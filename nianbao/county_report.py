@@ -1,0 +1,211 @@
+"""The county's consolidated report (本级政府年度报告): the accepted reports summed into the national
+format, as .docx (the official merged layout, section 一 drafted from the figures, 五 and 六
+left for the office to write), .xlsx (a sheet per table, each body's figures, the accepted
+warnings, a chart of applications by body and outcome) and summary.json (the tables and
+where every figure came from)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nianbao.consolidate import sum_tables
+from nianbao.generate import ReportSpec, write_docx
+from nianbao.model import Report
+from nianbao.template import (
+    TABLE2_LIST_KEYS,
+    TABLE2_ROWS,
+    TABLE3_COLUMNS,
+    TABLE3_ROWS,
+    TABLE4_COLUMNS,
+)
+
+PLACEHOLDER = "（此处填写："  # text.placeholder flags it until the office has written its own text
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One body's part: its latest accepted version."""
+
+    code: str
+    name: str
+    kind: str  # township · department · other
+    version: int
+    sha256: str
+    report: Report
+    warnings: tuple[dict[str, str], ...] = field(default=())  # {"rule", "message"} accepted with it
+
+
+def summary_json(county: str, year: int, parts: list[Contribution]) -> dict[str, Any]:
+    tables = sum_tables([p.report for p in parts])
+    return {
+        "county": county,
+        "year": year,
+        "tables": tables,
+        "bodies": [{"code": p.code, "name": p.name, "version": p.version, "sha256": p.sha256,
+                    "table2": p.report.table2, "table3": p.report.table3, "table4": p.report.table4} for p in parts],
+    }
+
+
+def _n(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def section_one(county: str, year: int, parts: list[Contribution], tables: dict[str, Any]) -> list[str]:
+    """Section 一 drafted from the figures; what only the office knows is left marked."""
+    t2, t3, t4 = tables["table2"], tables["table3"], tables["table4"]
+    towns = sum(1 for p in parts if p.kind == "township")
+    col = 6
+
+    def s(*keys: str) -> int:
+        return sum(t3[k][col] for k in keys)
+
+    denied = s(*(r.key for r in TABLE3_ROWS if r.key.startswith("denied_")))
+    unable = s(*(r.key for r in TABLE3_ROWS if r.key.startswith("unable_")))
+    refused = s(*(r.key for r in TABLE3_ROWS if r.key.startswith("refused_")))
+    other = s("other_no_correction", "other_no_fee", "other_other")
+    review, direct, after = t4[4], t4[9], t4[14]
+    rl = (f"全县发生政府信息公开行政复议{review}件（结果维持{t4[0]}件、结果纠正{t4[1]}件、其他结果{t4[2]}件、尚未审结{t4[3]}件），"
+          f"行政诉讼{direct + after}件（未经复议直接起诉{direct}件、复议后起诉{after}件）。"
+          if review or direct or after else "全县未发生政府信息公开行政复议、行政诉讼案件。")
+    return [
+        f"{year}年，{county}各乡镇、各部门认真贯彻落实《中华人民共和国政府信息公开条例》，扎实推进政府信息公开工作。"
+        f"本报告汇总了全县{len(parts)}个单位（乡镇{towns}个、县直部门和其他单位{len(parts) - towns}个）审核通过的年度报告。",
+        f"（一）主动公开。全县本年制发行政规范性文件{_n(t2['normative'][0])}件，废止{_n(t2['normative'][1])}件，"
+        f"现行有效{_n(t2['normative'][2])}件；作出行政许可决定{_n(t2['licensing'])}件、行政处罚决定{_n(t2['penalty'])}件、"
+        f"行政强制决定{_n(t2['coercion'])}件；行政事业性收费{_n(t2['fees_10k_yuan'])}万元。",
+        f"（二）依申请公开。全县本年新收政府信息公开申请{t3['new'][col]}件，上年结转{t3['carried_over'][col]}件。"
+        f"予以公开{t3['granted'][col]}件，部分公开{t3['partial'][col]}件，不予公开{denied}件，无法提供{unable}件，"
+        f"不予处理{refused}件，其他处理{other}件，办理完毕{t3['total'][col]}件，结转下年度继续办理{t3['carried_forward'][col]}件。",
+        f"（三）政府信息管理、平台建设和监督保障。{PLACEHOLDER}全县政府信息管理、政府信息公开平台建设、监督保障等情况）",
+        f"（四）行政复议和行政诉讼。{rl}",
+    ]
+
+
+def county_spec(county: str, year: int, parts: list[Contribution], tables: dict[str, Any]) -> ReportSpec:
+    body = f"{county}人民政府"
+    spec = ReportSpec(
+        body=body, year=year, county=county, title_lines=2,
+        preamble=(f"根据《中华人民共和国政府信息公开条例》（以下简称《条例》）第四十九条、第五十条规定，编制本报告。"
+                  f"本报告由总体情况、主动公开政府信息情况、收到和处理政府信息公开申请情况、政府信息公开行政复议、行政诉讼情况、"
+                  f"存在的主要问题及改进情况以及其他需要报告的事项六部分组成，数据由全县{len(parts)}个单位的年度报告汇总而成。"
+                  f"报告中所列数据统计期限为{year}年1月1日至12月31日。"),
+        sections={
+            "1": section_one(county, year, parts, tables),
+            "5": [f"{PLACEHOLDER}上年度存在问题的整改情况、本年度全县政府信息公开工作存在的主要问题和改进措施）"],
+            "6": [f"{PLACEHOLDER}全县收取信息处理费情况及其他需要报告的事项）"],
+        },
+    )
+    spec.table2 = {k: (list(v) if isinstance(v, list) else v) for k, v in tables["table2"].items()}
+    spec.table3 = {k: list(v) for k, v in tables["table3"].items()}
+    spec.table4 = list(tables["table4"])
+    return spec
+
+
+def write_county_docx(county: str, year: int, parts: list[Contribution], path: Path) -> Path:
+    tables = sum_tables([p.report for p in parts])
+    return write_docx(county_spec(county, year, parts, tables), path)
+
+
+# ---- the workbook ----------------------------------------------------------------------------
+
+_OUTCOMES = (
+    ("予以公开", ("granted",)),
+    ("部分公开", ("partial",)),
+    ("不予公开", tuple(r.key for r in TABLE3_ROWS if r.key.startswith("denied_"))),
+    ("无法提供", tuple(r.key for r in TABLE3_ROWS if r.key.startswith("unable_"))),
+    ("不予处理", tuple(r.key for r in TABLE3_ROWS if r.key.startswith("refused_"))),
+    ("其他处理", ("other_no_correction", "other_no_fee", "other_other")),
+)
+
+
+def figure_columns() -> list[tuple[str, str, Any]]:
+    """Every figure of a report as (heading, table, accessor) — the per-body sheet's columns."""
+    cols: list[tuple[str, str, Any]] = []
+    for row in TABLE2_ROWS:
+        for i, c in enumerate(row.columns):
+            get = (lambda r, k=row.key, i=i: r.table2[k][i]) if row.key in TABLE2_LIST_KEYS else (
+                lambda r, k=row.key: r.table2[k])
+            cols.append((f"表二·{row.label}·{c.label}", "table2", get))
+    for row in TABLE3_ROWS:
+        for i, c in enumerate(TABLE3_COLUMNS):
+            cols.append((f"表三·{row.label}·{c.label}", "table3", lambda r, k=row.key, i=i: r.table3[k][i]))
+    for i, c in enumerate(TABLE4_COLUMNS):
+        cols.append((f"表四·{c.label}", "table4", lambda r, i=i: r.table4[i]))
+    return cols
+
+
+def write_county_xlsx(county: str, year: int, parts: list[Contribution], path: Path) -> Path:
+    from openpyxl import Workbook
+    from openpyxl.chart import BarChart, Reference
+    from openpyxl.styles import Alignment, Font
+
+    tables = sum_tables([p.report for p in parts])
+    wb = Workbook()
+    bold = Font(bold=True)
+
+    ws = wb.active
+    ws.title = "表二 主动公开"
+    ws.append([f"{county}{year}年度 表二：主动公开政府信息情况（全县合计）"])
+    ws.append(["信息内容", "本年制发件数", "本年废止件数", "现行有效件数"])
+    for key in ("rules", "normative"):
+        label = next(r.label for r in TABLE2_ROWS if r.key == key)
+        ws.append([label, *tables["table2"][key]])
+    ws.append(["信息内容", "本年处理决定数量"])
+    for key in ("licensing", "penalty", "coercion"):
+        ws.append([next(r.label for r in TABLE2_ROWS if r.key == key), tables["table2"][key]])
+    ws.append(["信息内容", "本年收费金额（单位：万元）"])
+    ws.append(["行政事业性收费", tables["table2"]["fees_10k_yuan"]])
+
+    ws3 = wb.create_sheet("表三 依申请公开")
+    ws3.append([f"{county}{year}年度 表三：收到和处理政府信息公开申请情况（全县合计）"])
+    ws3.append(["", *[c.label for c in TABLE3_COLUMNS]])
+    for row in TABLE3_ROWS:
+        ws3.append([row.label, *tables["table3"][row.key]])
+
+    ws4 = wb.create_sheet("表四 复议诉讼")
+    ws4.append([f"{county}{year}年度 表四：政府信息公开行政复议、行政诉讼情况（全县合计）"])
+    ws4.append([c.label for c in TABLE4_COLUMNS])
+    ws4.append(list(tables["table4"]))
+
+    wsb = wb.create_sheet("分单位明细")
+    cols = figure_columns()
+    wsb.append(["单位代码", "单位", "版本", "SHA-256", *[c[0] for c in cols]])
+    for p in parts:
+        wsb.append([p.code, p.name, p.version, p.sha256, *[get(p.report) for _, _, get in cols]])
+    wsb.append(["合计", "", "", "", *[get(Report(table2=tables["table2"], table3=tables["table3"],
+                                                 table4=tables["table4"])) for _, _, get in cols]])
+
+    wsf = wb.create_sheet("审核提醒")
+    wsf.append(["单位", "版本", "规则", "提醒（审核通过时保留的问题）"])
+    for p in parts:
+        for w in p.warnings:
+            wsf.append([p.name, p.version, w["rule"], w["message"]])
+
+    wsc = wb.create_sheet("申请办理情况")
+    wsc.append(["单位", *[name for name, _ in _OUTCOMES], "结转下年度"])
+    for p in parts:
+        t3 = p.report.table3
+        wsc.append([p.name, *[sum(t3[k][6] for k in keys) for _, keys in _OUTCOMES], t3["carried_forward"][6]])
+    chart = BarChart()
+    chart.type, chart.grouping, chart.overlap = "bar", "stacked", 100
+    chart.title = f"{county}{year}年度各单位政府信息公开申请办理结果"
+    chart.y_axis.title, chart.x_axis.title = "件数", "单位"
+    n = len(parts)
+    data = Reference(wsc, min_col=2, max_col=1 + len(_OUTCOMES) + 1, min_row=1, max_row=1 + n)
+    chart.add_data(data, titles_from_data=True)
+    chart.set_categories(Reference(wsc, min_col=1, min_row=2, max_row=1 + n))
+    chart.height, chart.width = max(8, 0.6 * n + 4), 22
+    wsc.add_chart(chart, "J2")
+
+    for sheet in wb.worksheets:
+        for cell in sheet[1]:
+            cell.font = bold
+        sheet.column_dimensions["A"].width = 44
+        for row in sheet.iter_rows(min_row=1, max_row=1):
+            for cell in row:
+                cell.alignment = Alignment(wrap_text=False)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
