@@ -246,11 +246,20 @@ def _submit(file, body, year, county, channel, as_json, data_dir, accept: bool) 
 
     s = settings_for(data_dir)
     factory = open_db(s)
+    # a report handed in at the counter is answered like one from the inbox (an import of last
+    # year's report is not: it was answered last year)
+    after_record = None
+    if not accept:
+        from tasks.intake import routing
+
+        after_record = routing(s.templates_dir, s.notice_sink is not None)
     try:
         o = submit_file(factory, s, file, county=county, year=year, body_code=body, channel=channel, actor=actor(),
-                        accept=accept)
+                        accept=accept, after_record=after_record)
     except repo.NotFound as exc:
         raise _fail(str(exc)) from None
+    if o.created and not accept:
+        _deliver_now(factory, s, o.cycle.id)
     sub = o.submission
     who = o.body.name if o.body else "（未识别单位，暂存待县政务公开办处理）"
     data = {"body": o.body.code if o.body else None, "version": sub.version, "new": o.created,
@@ -271,6 +280,17 @@ def _submit(file, body, year, county, channel, as_json, data_dir, accept: bool) 
                 if f.severity != "info":
                     out.print(f"  [{'red' if f.severity == 'error' else 'yellow'}]{f.rule}[/] {escape(f.message)}")
     raise typer.Exit(0 if sub.verdict == "accepted" else 1)
+
+
+def _deliver_now(factory, s: Settings, cycle_id: int) -> None:
+    """Send the notices just queued (a channel that is down: the next flow run retries them)."""
+    from datetime import UTC, datetime
+
+    from notifications.channels import AppriseNotifier, SinkNotifier
+    from notifications.outbox import deliver_due
+
+    notifier = SinkNotifier(s.notice_sink) if s.notice_sink else AppriseNotifier()
+    deliver_due(factory, notifier, s.data_dir, datetime.now(UTC), cycle_id=cycle_id)
 
 
 def delta_text(delta: dict) -> str:

@@ -45,11 +45,14 @@ def scan_inbox(county_code: str) -> list[dict[str, Any]]:
     return found
 
 
-def _route(county: County, cycle: Cycle, templates_dir, sink: bool):
+def routing(templates_dir, sink: bool):
     """What happens in the recording transaction: the body is told its verdict; a file that
-    names no body of the roster is held and the office is told."""
+    names no body of the roster is held and the office is told. (Used by intake and by
+    `nianbao submit`.)"""
 
     def after_record(s, sub: Submission) -> None:
+        cycle = s.get(Cycle, sub.cycle_id)
+        county = s.get(County, cycle.county_id)
         if sub.body_id is not None:
             body = s.get(Body, sub.body_id)
             enqueue(s, compose.result(county, cycle, body, sub, templates_dir), sink=sink)
@@ -74,10 +77,9 @@ def process_file(path: str, code: str | None, county_code: str, year: int, label
     src = Path(path)
     with session_scope(e.factory) as s:
         c = repo.county_by_code(s, county_code)
-        cy = repo.cycle(s, c, year)
     o = submit_file(e.factory, e.settings, src, county=c.name, year=year, body_code=code, channel="inbox",
                     actor=f"flow:intake:{county_code}", received_at=now_or(as_of),
-                    after_record=_route(c, cy, e.settings.templates_dir, e.sink))
+                    after_record=routing(e.settings.templates_dir, e.sink))
     _move_done(src, o.body.code if o.body else "_unassigned")
     sub = o.submission
     out = {"file": src.name, "code": o.body.code if o.body else None, "name": o.body.name if o.body else None,

@@ -110,3 +110,19 @@ def test_the_database_password_is_never_printed(pg_url, tmp_path):
     bad = {**env, "NIANBAO_DATABASE_URL": url.replace(url.rsplit(":", 1)[1].split("/")[0], "1")}  # port 1: refused
     r = subprocess.run([sys.executable, "-m", "cli", "status"], capture_output=True, text=True, env=bad, timeout=300)
     assert r.returncode == 2 and TOKEN not in r.stdout + r.stderr and "***" in r.stderr
+
+
+def test_a_report_handed_in_at_the_counter_is_answered(office, tmp_path):
+    """`nianbao submit` routes like intake: the body's notice is queued and sent at once."""
+    import os
+
+    from nianbao.generate import ReportSpec, write_txt
+
+    sink = tmp_path / "sink"
+    report = write_txt(ReportSpec(body="巨鹿县王虎寨镇人民政府", template="2019"), tmp_path / "r.txt")
+    env = {**os.environ, "NIANBAO_NOTICE_SINK": str(sink)}
+    r = subprocess.run([sys.executable, "-m", "cli", "submit", str(report), "--body", "wanghuzhai", "--dir",
+                        str(office)], capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 1, r.stderr
+    (notice,) = [json.loads(p.read_text(encoding="utf-8")) for p in sink.glob("*.json")]
+    assert notice["kind"] == "rejected" and notice["to"] == "wanghuzhai" and "template.outdated" in notice["rules"]
