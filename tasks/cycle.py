@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from prefect import task
+from sqlalchemy import select
 
 from db import repo
-from db.models import Cycle, Notice, Submission
+from db.models import Body, Cycle, Notice
 from db.session import session_scope
 from nianbao.consolidate import headline
 from nianbao.county_report import Contribution, summary_json, write_county_docx, write_county_xlsx
@@ -56,10 +57,6 @@ def queue_kickoff(county_code: str, year: int) -> int:
     return queued
 
 
-def _latest(s, cy: Cycle, body) -> Submission | None:
-    return repo.latest(s, cy, body)
-
-
 @task(name="deadline-notices")
 def queue_deadline_notices(county_code: str, year: int, as_of: datetime | str | None = None) -> dict[str, Any]:
     """Reminders before the deadline at the cycle's offsets; after it, overdue notices every N
@@ -79,7 +76,7 @@ def queue_deadline_notices(county_code: str, year: int, as_of: datetime | str | 
         if days_left >= 0:
             if days_left in (cy.reminder_offsets or []):
                 for b in waiting:
-                    draft = compose.reminder(c, cy, b, days_left, _latest(s, cy, b), e.settings.templates_dir)
+                    draft = compose.reminder(c, cy, b, days_left, repo.latest(s, cy, b), e.settings.templates_dir)
                     out["reminders"] += bool(enqueue(s, draft, sink=e.sink))
             return out
         days_late = -days_left
@@ -87,7 +84,7 @@ def queue_deadline_notices(county_code: str, year: int, as_of: datetime | str | 
             return out
         missing, rejected = [], []
         for b in waiting:
-            latest = _latest(s, cy, b)
+            latest = repo.latest(s, cy, b)
             (rejected if latest else missing).append(b.name)
             out["overdue"] += bool(enqueue(s, compose.overdue(c, cy, b, days_late, latest, e.settings.templates_dir),
                                            sink=e.sink))
@@ -102,10 +99,7 @@ def queue_deadline_notices(county_code: str, year: int, as_of: datetime | str | 
 
 
 def _undeliverable(s, cy: Cycle) -> list[str]:
-    from sqlalchemy import select
-
-    from db.models import Body
-
+    """Bodies a notice could not reach (no contact, or the channel keeps failing)."""
     rows = s.execute(select(Body.name).join(Notice, Notice.body_id == Body.id).where(
         Notice.cycle_id == cy.id, Notice.status == "failed").distinct())
     return sorted(r[0] for r in rows)
