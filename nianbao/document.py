@@ -46,7 +46,6 @@ class Table:
     line: int | None = None
     row_pages: list[int | None] = field(default_factory=list)
     row_lines: list[int | None] = field(default_factory=list)
-    from_lines: bool = False  # rebuilt from text lines, not a real grid
 
     def row_page(self, i: int) -> int | None:
         return self.row_pages[i] if i < len(self.row_pages) else self.page
@@ -135,7 +134,7 @@ def lines_to_table(lines: list[Line]) -> Table:
         pages.append(ln.page)
         nums.append(ln.line)
     first = lines[0] if lines else Line("")
-    return Table(rows, first.page, first.line, pages, nums, from_lines=True)
+    return Table(rows, first.page, first.line, pages, nums)
 
 
 _SENTENCE_END = tuple("。！？；：!?;:")

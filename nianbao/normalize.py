@@ -74,7 +74,6 @@ class TableInfo:
     line: int | None = None
     cells: list[Cell] = field(default_factory=list)
     missing_rows: list[str] = field(default_factory=list)
-    labels: list[str] = field(default_factory=list)  # row labels as written (flat)
     single_other_row: bool = False  # table 三's （六）其他处理 in one row (the 2019 layout)
 
 
@@ -91,7 +90,6 @@ class Evidence:
     markers_2021: list[str]
     markers_2019: list[str]
     artifacts: list[Artifact]
-    period_found: bool = False  # a 统计期限 sentence is there (parsed or not)
 
     def all_paragraphs(self) -> list[tuple[str | None, Para]]:
         out: list[tuple[str | None, Para]] = []
@@ -160,7 +158,7 @@ def normalize(doc: Document) -> Parsed:
 
     title = clean_text("".join(p.text for p in title_paras)) or None
     body, title_year = _title_parts(title)
-    period, period_found = _period(preamble, sections)
+    period = _period(preamble, sections)
     year = title_year or (int(period["start"][:4]) if period and period.get("start") else None)
     if year is None:
         year = _first_year(preamble, sections)
@@ -190,7 +188,6 @@ def normalize(doc: Document) -> Parsed:
         markers_2021=m21,
         markers_2019=m19,
         artifacts=list(doc.artifacts),
-        period_found=period_found,
     )
     return Parsed(report, evidence)
 
@@ -245,7 +242,7 @@ _DATE_RANGE = re.compile(
 )
 
 
-def _period(preamble: list[Paragraph], sections: dict[str, list[Para]]) -> tuple[dict | None, bool]:
+def _period(preamble: list[Paragraph], sections: dict[str, list[Para]]) -> dict | None:
     texts = [p.text for p in preamble] + [p.text for p in sections["1"][:3]]
     for text in texts:
         t = flat(text)
@@ -253,7 +250,7 @@ def _period(preamble: list[Paragraph], sections: dict[str, list[Para]]) -> tuple
         rng = _DATE_RANGE.search(t, kw.end() if kw else 0)
         if kw and (not rng or rng.start() - kw.end() > 20):
             snippet = t[kw.start(): kw.start() + 40].split("。")[0]
-            return {"text": snippet, "start": None, "end": None}, True
+            return {"text": snippet, "start": None, "end": None}
         if rng:
             y1, m1, d1 = int(rng["y1"]), int(rng["m1"]), int(rng["d1"])
             y2 = int(rng["y2"]) if rng["y2"] else y1
@@ -262,8 +259,8 @@ def _period(preamble: list[Paragraph], sections: dict[str, list[Para]]) -> tuple
                 start, end = date(y1, m1, d1).isoformat(), date(y2, m2, d2).isoformat()
             except ValueError:
                 start = end = None
-            return {"text": rng.group(0), "start": start, "end": end}, bool(kw)
-    return None, False
+            return {"text": rng.group(0), "start": start, "end": end}
+    return None
 
 
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
@@ -375,7 +372,6 @@ def _table2(tables: list[Table], template: str) -> TableInfo:
         label = flat("".join(label_cells))
         if not label:
             continue
-        info.labels.append(label)
         for row in TABLE2_ROWS:
             if re.search(row.pattern, label) and row.key not in seen:
                 seen[row.key] = (values, page, line)
@@ -462,7 +458,6 @@ def _table3(tables: list[Table]) -> TableInfo:
                 continue
         if key in found:
             continue
-        info.labels.append(label)
         labels_by_key[key] = label
         found[key] = (values, page, line)
         last_index = TABLE3_KEYS.index(key)

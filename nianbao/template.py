@@ -139,7 +139,6 @@ TABLE4_KEYS = tuple(c.key for c in TABLE4_COLUMNS)
 TABLES = {"table2": "表二（主动公开政府信息情况）", "table3": "表三（收到和处理政府信息公开申请情况）",
           "table4": "表四（政府信息公开行政复议、行政诉讼情况）"}
 TABLE_SHORT = {"table2": "表二", "table3": "表三", "table4": "表四"}
-TABLE_SECTION = {"table2": "2", "table3": "3", "table4": "4"}
 
 # ---- template markers (spec §2: compare on text with all whitespace removed) -----------------
 

@@ -77,6 +77,6 @@ def test_label_only_lines_and_a_row_of_figures():
     rows = HEAD + [_row(k, 0) for k in TABLE3_KEYS]
     i = 3 + TABLE3_KEYS.index("partial")
     rows[i:i + 1] = [["（二）部分公开（区分处理的，只计这"], ["一情形，不计其他情形）"], ["", *["2"] * 6, "12"]]
-    t3 = normalize(_doc(Table(rows, page=1, from_lines=True))).report.table3
+    t3 = normalize(_doc(Table(rows, page=1))).report.table3
     assert t3["partial"] == [2] * 6 + [12]
     assert t3["granted"] == [0] * 7
