@@ -125,10 +125,7 @@ def compile_cmd(
         raise _fail("--allow-missing 必须同时用 --reason 写明理由（记入审计记录）。")
     use_data_dir(data_dir)
     code, year, _ = resolve(county, year, data_dir)
-    from prefect import tags
-
-    with tags(f"county-{code}", f"year-{year}"):
-        state = compile_flow(county=code, year=year, allow_missing=allow_missing, reason=reason, return_state=True)
+    state = run_tagged(compile_flow, code, year, allow_missing=allow_missing, reason=reason, return_state=True)
     if state.is_failed():
         raise _fail(state.message or "汇总未完成", 1)
     result = state.result()

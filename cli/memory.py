@@ -286,11 +286,10 @@ def _deliver_now(factory, s: Settings, cycle_id: int) -> None:
     """Send the notices just queued (a channel that is down: the next flow run retries them)."""
     from datetime import UTC, datetime
 
-    from notifications.channels import AppriseNotifier, SinkNotifier
+    from notifications.channels import notifier_for
     from notifications.outbox import deliver_due
 
-    notifier = SinkNotifier(s.notice_sink) if s.notice_sink else AppriseNotifier()
-    deliver_due(factory, notifier, s.data_dir, datetime.now(UTC), cycle_id=cycle_id)
+    deliver_due(factory, notifier_for(s.notice_sink), s.data_dir, datetime.now(UTC), cycle_id=cycle_id)
 
 
 def delta_text(delta: dict) -> str:

@@ -407,3 +407,8 @@ def install_log_redaction(secrets: Iterable[str]) -> None:
         apprise_logger = logging.getLogger("apprise")
         if _FILTER not in apprise_logger.filters:
             apprise_logger.addFilter(_FILTER)
+
+
+def notifier_for(sink: Path | None) -> Notifier:
+    """The sink when NIANBAO_NOTICE_SINK names one (demo, rehearsal), else the real channels."""
+    return SinkNotifier(sink) if sink else AppriseNotifier()

@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.migrate import ensure_schema
 from db.session import make_engine, session_factory
+from nianbao.rules.history import local_date
 from nianbao.settings import Settings, get_settings
-from notifications.channels import AppriseNotifier, Notifier, SinkNotifier
+from notifications.channels import Notifier, notifier_for
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class Env:
         return self.settings.notice_sink is not None
 
     def local_today(self, now: datetime) -> date:
-        return now.astimezone(ZoneInfo(self.settings.timezone)).date()
+        return local_date(now, self.settings.timezone)
 
 
 @lru_cache(maxsize=4)
@@ -42,8 +42,7 @@ def _env(settings_json: str) -> Env:
     url = settings.db_url()
     engine = make_engine(url)
     ensure_schema(engine, url)
-    notifier: Notifier = SinkNotifier(settings.notice_sink) if settings.notice_sink else AppriseNotifier()
-    return Env(settings, session_factory(engine), notifier)
+    return Env(settings, session_factory(engine), notifier_for(settings.notice_sink))
 
 
 def env(settings: Settings | None = None) -> Env:
