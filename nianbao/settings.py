@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from nianbao.readers import Limits
+from nianbao.workdays import WorkCalendar
 
 
 class Settings(BaseSettings):
@@ -35,7 +37,20 @@ class Settings(BaseSettings):
         None, description="The county's own notice templates (<kind>.txt.j2); the built-in ones otherwise.")
     include_office_report: bool = Field(
         True, description="Whether the county office's own report (the roster's office.body) counts in the county's tables.")
-    overdue_every_days: int = Field(3, ge=1, le=30, description="After the deadline, overdue notices every N days.")
+    overdue_every_days: int = Field(3, ge=1, le=30,
+                                    description="After the deadline, overdue notices every N working days.")
+    extra_holidays: list[date] = Field(
+        default_factory=list, description="Days off the chinese_calendar package does not know yet (a year it has no data for).")
+    extra_workdays: list[date] = Field(
+        default_factory=list, description="Working days (调休) the chinese_calendar package does not know yet.")
+
+    # the schedules of the deployments `nianbao serve` / `nianbao deploy` register for each open cycle
+    intake_cron: str = Field("*/10 * * * *", description="When intake looks at the inbox (county time).")
+    deadline_cron: str = Field("0 9 * * *", description="When the daily deadline check runs (county time).")
+    schedule_every_s: float | None = Field(
+        None, gt=0, description="Rehearsals and tests: both schedules become this interval, in seconds.")
+    serve_sync_s: float = Field(60, gt=0, description="How often `nianbao serve` looks for cycles opened or closed.")
+    work_pool: str = Field("nianbao", description="The Prefect work pool of `nianbao deploy` and the workers.")
 
     fee_warn_township_10k: float = Field(500, ge=0, description="table2.fee_scale: 万元 above which a township's fee looks like 元.")
     fee_warn_county_10k: float = Field(50_000, ge=0, description="…for a county government or department.")
@@ -47,6 +62,9 @@ class Settings(BaseSettings):
         if self.database_url is not None:
             return self.database_url.get_secret_value()
         return f"sqlite:///{(self.data_dir / 'nianbao.db').resolve()}"
+
+    def calendar(self) -> WorkCalendar:
+        return WorkCalendar.of(self.extra_holidays, self.extra_workdays)
 
     def limits(self) -> Limits:
         return Limits(

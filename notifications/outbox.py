@@ -58,7 +58,14 @@ def _contacts(session: Session, body_id: int | None, cycle_id: int) -> list[dict
     return list((county.office or {}).get("contacts", [])) if county else []
 
 
-def enqueue(session: Session, draft: Draft, sink: bool = False) -> list[Notice]:
+class Queued(list):
+    """The notice's rows, one per channel; `new` counts those this call queued (a re-run finds
+    them all there already: new == 0)."""
+
+    new: int = 0
+
+
+def enqueue(session: Session, draft: Draft, sink: bool = False) -> Queued:
     """Queue the notice once per channel of its recipient (once in all, to the sink). Rows that
     exist already (the same key) are left as they are: that is what makes re-runs harmless."""
     channels: list[tuple[str, str | None]] = []
@@ -70,7 +77,7 @@ def enqueue(session: Session, draft: Draft, sink: bool = False) -> list[Notice]:
                 channels.append((channel_ref(url, contact.get("name", "")), url_hash(url)))
         if not channels:
             channels = [("none", None)]  # kept, and reported to the office as undeliverable
-    rows = []
+    rows = Queued()
     for ref, digest in channels:
         key = f"{draft.key}|{draft.recipient}|{digest[:16] if digest else ref}"
         existing = session.scalar(select(Notice).where(Notice.idempotency_key == key))
@@ -86,6 +93,7 @@ def enqueue(session: Session, draft: Draft, sink: bool = False) -> list[Notice]:
         try:
             with session.begin_nested():  # another run may have queued the same key just now
                 session.add(row)
+            rows.new += 1
         except IntegrityError:
             row = session.scalar(select(Notice).where(Notice.idempotency_key == key))
         rows.append(row)
