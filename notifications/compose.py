@@ -7,17 +7,20 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from db.models import Body, County, Cycle, Submission
+from nianbao.rules.history import local_date
+from nianbao.settings import get_settings
+from nianbao.workdays import zh_date as _zh_date
 from notifications.outbox import OFFICE, Draft
 from notifications.render import render
 
 
-def zh_date(d: date | datetime, tz: str = "Asia/Shanghai") -> str:
+def zh_date(d: date | datetime, weekday: bool = False) -> str:
+    """A date as the clerk writes it; a moment is first put on the county's clock."""
     if isinstance(d, datetime):
-        d = (d if d.tzinfo else d.replace(tzinfo=ZoneInfo("UTC"))).astimezone(ZoneInfo(tz)).date()
-    return f"{d.year}年{d.month}月{d.day}日"
+        d = local_date(d, get_settings().timezone)
+    return _zh_date(d, weekday)
 
 
 def office_name(county: County) -> str:
@@ -25,8 +28,14 @@ def office_name(county: County) -> str:
 
 
 def _base(county: County, cycle: Cycle) -> dict[str, Any]:
-    return {"county": county.name, "year": cycle.year, "deadline_zh": zh_date(cycle.deadline),
-            "office": office_name(county)}
+    cal = get_settings().calendar()
+    holiday = cal.holiday_name(cycle.deadline)
+    last = cal.on_or_before(cycle.deadline)
+    # a deadline on a day off: say which working day is the last before it
+    note = (f"（当天为{holiday or '休息日'}，截止前最后一个工作日是{zh_date(last, weekday=True)}）"
+            if last != cycle.deadline else "")
+    return {"county": county.name, "year": cycle.year, "deadline_zh": zh_date(cycle.deadline, weekday=True),
+            "deadline_note": note, "office": office_name(county)}
 
 
 def _draft(kind: str, key: str, county: County, cycle: Cycle, recipient: str, context: dict[str, Any],
@@ -35,10 +44,11 @@ def _draft(kind: str, key: str, county: County, cycle: Cycle, recipient: str, co
     return Draft(kind=kind, key=key, cycle_id=cycle.id, recipient=recipient, subject=subject, message=message, **extra)
 
 
-def kickoff(county: County, cycle: Cycle, body: Body, attachments: list[str], templates_dir: Path | None = None) -> Draft:
+def kickoff(county: County, cycle: Cycle, body: Body, attachments: list[str], templates_dir: Path | None = None,
+            late: bool = False) -> Draft:
     return _draft("kickoff", f"kickoff|cycle:{cycle.id}", county, cycle, body.code,
-                  {"recipient": body.name, "attachments": [Path(a).name for a in attachments]}, templates_dir,
-                  body_id=body.id, attachments=list(attachments))
+                  {"recipient": body.name, "attachments": [Path(a).name for a in attachments], "late": late},
+                  templates_dir, body_id=body.id, attachments=list(attachments))
 
 
 def result(county: County, cycle: Cycle, body: Body, sub: Submission, templates_dir: Path | None = None) -> Draft:
@@ -54,15 +64,18 @@ def result(county: County, cycle: Cycle, body: Body, sub: Submission, templates_
 
 
 def reminder(county: County, cycle: Cycle, body: Body, days_left: int, latest: Submission | None,
-             templates_dir: Path | None = None) -> Draft:
-    return _draft("reminder", f"reminder|cycle:{cycle.id}|d-{days_left}", county, cycle, body.code,
-                  {"recipient": body.name, "days_left": days_left, "latest": latest}, templates_dir, body_id=body.id)
+             templates_dir: Path | None = None, *, day: date, last_workday: bool = False) -> Draft:
+    """The reminder of `day` (one a day at most: offsets that land on the same working day are one)."""
+    return _draft("reminder", f"reminder|cycle:{cycle.id}|{day.isoformat()}", county, cycle, body.code,
+                  {"recipient": body.name, "days_left": days_left, "latest": latest, "last_workday": last_workday},
+                  templates_dir, body_id=body.id)
 
 
-def overdue(county: County, cycle: Cycle, body: Body, days_late: int, latest: Submission | None,
-            templates_dir: Path | None = None) -> Draft:
-    return _draft("overdue", f"overdue|cycle:{cycle.id}|d+{days_late}", county, cycle, body.code,
-                  {"recipient": body.name, "days_late": days_late, "latest": latest}, templates_dir, body_id=body.id)
+def overdue(county: County, cycle: Cycle, body: Body, workdays_late: int, days_late: int, latest: Submission | None,
+            templates_dir: Path | None = None, *, day: date) -> Draft:
+    return _draft("overdue", f"overdue|cycle:{cycle.id}|{day.isoformat()}", county, cycle, body.code,
+                  {"recipient": body.name, "workdays_late": workdays_late, "days_late": days_late, "latest": latest},
+                  templates_dir, body_id=body.id)
 
 
 def digest(county: County, cycle: Cycle, key: str, headline: str, *, received: list[dict] | None = None,

@@ -103,11 +103,11 @@ def test_a_failing_channel_backs_off_and_the_notice_is_kept(cycle, tmp_path):
 
 def test_the_county_can_reword_a_notice(tmp_path):
     ctx = {"recipient": "官亭镇", "year": 2024, "days_left": 3, "deadline_zh": "2025年1月31日", "latest": None,
-           "office": "巨鹿县政务公开办", "county": "巨鹿县"}
+           "office": "巨鹿县政务公开办", "county": "巨鹿县", "last_workday": False, "deadline_note": ""}
     subject, body = render("reminder", ctx)
     assert subject == "【提醒】2024年度政府信息公开工作年度报告还有3天截止" and "官亭镇" in body
     (tmp_path / "reminder.txt.j2").write_text("{{ recipient }}请注意：还有{{ days_left }}天\n请尽快报送。", encoding="utf-8")
     subject, body = render("reminder", ctx, tmp_path)
     assert (subject, body) == ("官亭镇请注意：还有3天", "请尽快报送。")
-    subject, _ = render("overdue", {**ctx, "days_late": 2}, tmp_path)  # not reworded: the built-in one
-    assert "逾期2天" in subject
+    subject, _ = render("overdue", {**ctx, "workdays_late": 2, "days_late": 4}, tmp_path)  # the built-in one
+    assert "逾期2个工作日" in subject

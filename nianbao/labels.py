@@ -1,0 +1,35 @@
+"""What the office and the clerks read for each stored value: one Chinese word per state, kind
+and verdict, used by the CLI, the Prefect artifacts and the logs alike."""
+
+from __future__ import annotations
+
+VERDICT = {"accepted": "通过", "rejected": "退回", None: "未报送"}
+HELD = "暂存待认定"  # a file whose report names no body of the roster
+CYCLE_STATE = {"open": "进行中", "compiled": "已汇总", "closed": "已关闭"}
+NOTICE_KIND = {"kickoff": "启动通知", "reminder": "提醒", "accepted": "通过通知", "rejected": "退回通知",
+               "overdue": "催报", "digest": "汇总通报", "summary": "全县汇总"}
+NOTICE_STATUS = {"queued": "待发送", "sent": "已发送", "failed": "发送失败"}
+SEVERITY = {"error": "错误", "warning": "提醒", "info": "备注"}
+SUBMISSION_CHANNEL = {"inbox": "收件目录", "cli": "命令行报送", "import": "往年导入", "mail": "邮件", "upload": "网页上传"}
+
+
+def verdict(value: str | None) -> str:
+    return VERDICT.get(value, value or "未报送")
+
+
+def notice(kind: str, status: str) -> str:
+    """e.g. 催报（已发送）."""
+    return f"{NOTICE_KIND.get(kind, kind)}（{NOTICE_STATUS.get(status, status)}）"
+
+
+def cycle_state(state: str) -> str:
+    return CYCLE_STATE.get(state, state)
+
+
+def channel(value: str) -> str:
+    """How a submission arrived."""
+    return SUBMISSION_CHANNEL.get(value, value)
+
+
+def severity(value: str) -> str:
+    return SEVERITY.get(value, value)
