@@ -12,7 +12,7 @@ from rich.console import Console
 
 from cli.memory import CountyOpt, Dir, _fail, open_db, settings_for
 
-out = Console()
+out = Console(soft_wrap=True)  # long Chinese lines: the terminal wraps them, rich does not cut them
 run_app = typer.Typer(help="Run one of the cycle's flows now (as the schedules would).", no_args_is_help=True)
 
 AsOf = Annotated[str | None, typer.Option("--as-of", help="Rehearse as if it were this moment (ISO, e.g. 2025-01-20T09:00+08:00).")]
@@ -25,6 +25,9 @@ def use_data_dir(data_dir: Path | None) -> None:
 
     if data_dir is not None:
         os.environ["NIANBAO_DATA_DIR"] = str(data_dir)
+    get_settings.cache_clear()
+    # absolute: flow runs started by `serve` or a worker run in another working directory
+    os.environ["NIANBAO_DATA_DIR"] = str(get_settings().data_dir.resolve())
     get_settings.cache_clear()
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
@@ -67,12 +70,17 @@ def _as_of(value: str | None) -> datetime | None:
         raise _fail("--as-of 应写作 ISO 时间，如 2025-01-20T09:00+08:00") from None
 
 
+ConfirmLate = Annotated[bool, typer.Option("--confirm-late", help="Open it although its deadline has passed.")]
+
+
 @run_app.command("open-cycle")
 def run_open_cycle(
     year: Annotated[int, typer.Option(min=2008, max=2100)],
     deadline: Annotated[str, typer.Option(help="YYYY-MM-DD")],
     county: CountyOpt = None,
+    offsets: Annotated[str | None, typer.Option(help="Reminder days before the deadline, e.g. 14,7,3,1,0.")] = None,
     as_of: AsOf = None,
+    confirm_late: ConfirmLate = False,
     data_dir: Dir = None,
 ) -> None:
     """Open the cycle and send the kickoff notice (with the blank template) to every body."""
@@ -82,10 +90,18 @@ def run_open_cycle(
     code, _, _ = resolve(county, None, data_dir, need_cycle=False)
     try:
         due = date.fromisoformat(deadline)
+        days = [int(x) for x in offsets.split(",")] if offsets else None
     except ValueError:
-        raise _fail("截止日期应写作 YYYY-MM-DD") from None
-    result = run_tagged(open_cycle, code, year, deadline=due, as_of=_as_of(as_of))
+        raise _fail("截止日期应写作 YYYY-MM-DD，提醒天数写作 14,7,3,1,0。") from None
+    state = run_tagged(open_cycle, code, year, deadline=due, reminder_offsets=days, as_of=_as_of(as_of),
+                       confirm_late=confirm_late, return_state=True)
+    if state.is_failed():
+        raise _fail(state.message or "未能开启报送周期")
+    result = state.result()
+    if result.get("calendar"):
+        out.print(f"[yellow]注意：{result['calendar']}[/yellow]")
     out.print(f"已开启 {year} 年度报送周期；启动通知 {result['queued']} 条，已发 {result['sent']}，失败 {result['failed']}。")
+    out.print(f"收件目录：{result['inbox']}（每个单位一个以代码命名的子目录；不知道是谁的报告放在收件目录本身）")
 
 
 @run_app.command("intake")
@@ -134,12 +150,70 @@ def compile_cmd(
         out.print(f"  {f}")
 
 
-def serve_cmd(county: CountyOpt = None, year: YearOpt = None, data_dir: Dir = None) -> None:
-    """Serve every deployment of the cycle from this process (schedules in Asia/Shanghai; the
-    schedules stay active when this process stops). Needs a Prefect server: PREFECT_API_URL."""
-    use_data_dir(data_dir)
-    code, year, name = resolve(county, year, data_dir)
-    from deployments.serve import serve
+def _need_server() -> str:
+    from prefect.settings import PREFECT_API_URL
 
-    out.print(f"{name}{year}年度：收件每10分钟（12月至3月），截止检查每天9:00（1、2月），北京时间。界面：Prefect UI（默认 http://127.0.0.1:4200）")
-    serve(code, year)
+    url = PREFECT_API_URL.value()
+    if not url:
+        raise _fail("需要一个 Prefect 服务器，定时任务才会自动运行：先在另一个终端运行 prefect server start，"
+                    "再设置 PREFECT_API_URL=http://127.0.0.1:4200/api（或服务器的地址）。")
+    return url
+
+
+def serve_cmd(county: CountyOpt = None, data_dir: Dir = None) -> None:
+    """Serve the deployments of every open cycle from this process (one machine). New cycles are
+    picked up while it runs; compiled ones stop. Needs a Prefect server: PREFECT_API_URL."""
+    import anyio
+
+    from deployments.serve import serve
+    from deployments.sync import Conflict
+    from nianbao.settings import get_settings
+
+    use_data_dir(data_dir)
+    api = _need_server()
+    code, _, name = resolve(county, None, data_dir, need_cycle=False)
+    s = get_settings()
+    every = f"每 {s.schedule_every_s:g} 秒" if s.schedule_every_s else f"收件 {s.intake_cron}，截止检查 {s.deadline_cron}"
+    out.print(f"{name}：运行所有进行中的报送周期（{every}，{s.timezone}；每 {s.serve_sync_s:g} 秒查看新开启或已汇总的周期）。")
+    out.print(f"收件目录：{(s.data_dir / 'inbox').resolve()}/<单位代码>/　界面：{api.removesuffix('/api')}")
+    try:
+        anyio.run(serve, code, s, out.print)
+    except Conflict as exc:
+        raise _fail(str(exc)) from None
+    except KeyboardInterrupt:
+        out.print("已停止（定时任务未暂停：再次运行 nianbao serve 即继续）。")
+
+
+def deploy_cmd(
+    county: CountyOpt = None,
+    pool: Annotated[str | None, typer.Option(help="The work pool (default NIANBAO_WORK_POOL, nianbao).")] = None,
+    take_over: Annotated[bool, typer.Option("--take-over", help="Pause the deployments `nianbao serve` registered.")] = False,
+    remove: Annotated[bool, typer.Option("--remove", help="Pause this pool's deployments (to go back to serve).")] = False,
+    data_dir: Dir = None,
+) -> None:
+    """Register the open cycles' deployments on a process work pool (created when missing), for
+    `prefect worker start --pool …` on one or more machines. A scheduled sync-deployments flow on
+    the pool keeps them in line with the database afterwards."""
+    import anyio
+
+    from deployments.sync import Conflict, ensure_pool, sync
+    from deployments.sync import remove as remove_pool
+    from nianbao.settings import get_settings
+
+    use_data_dir(data_dir)
+    _need_server()
+    code, _, name = resolve(county, None, data_dir, need_cycle=False)
+    s = get_settings()
+    pool = pool or s.work_pool
+    if remove:
+        paused = anyio.run(remove_pool, code, pool)
+        out.print(f"已暂停工作池 {pool} 中{name}的部署 {len(paused)} 个。")
+        return
+    if anyio.run(ensure_pool, pool):
+        out.print(f"已建立工作池 {pool}（process 类型）。")
+    try:
+        report = anyio.run(lambda: sync(code, pool=pool, take_over=take_over, refresh=True, settings=s))
+    except Conflict as exc:
+        raise _fail(str(exc)) from None
+    out.print(report.text())
+    out.print(f"在每台运行 nianbao 的机器上（相同的 NIANBAO_* 环境，NIANBAO_DATA_DIR 用绝对路径）：prefect worker start --pool {pool}")

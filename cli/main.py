@@ -22,8 +22,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)  # long Chinese lines: the terminal wraps them, rich does not cut them
+err = Console(stderr=True, soft_wrap=True)
 
 EXIT_ACCEPTED, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 EXAMPLE_ROSTER = Path(str(resources.files("nianbao") / "data" / "julu-roster.yaml"))
@@ -186,7 +186,7 @@ def examples(
 
 
 
-from cli.cycle_flows import compile_cmd, run_app, serve_cmd  # noqa: E402 - the outer layers' commands, after the domain ones
+from cli.cycle_flows import compile_cmd, deploy_cmd, run_app, serve_cmd  # noqa: E402 - the outer layers' commands, after the domain ones
 from cli.demo import demo  # noqa: E402
 from cli.memory import register  # noqa: E402
 
@@ -195,3 +195,4 @@ app.add_typer(run_app, name="run")
 app.command("compile")(compile_cmd)
 app.command("demo")(demo)
 app.command("serve")(serve_cmd)
+app.command("deploy")(deploy_cmd)

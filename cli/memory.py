@@ -15,10 +15,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from nianbao.labels import channel as channel_label
+from nianbao.labels import cycle_state, notice, verdict
 from nianbao.settings import Settings, get_settings
+from nianbao.workdays import zh_date
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)  # long Chinese lines: the terminal wraps them, rich does not cut them
+err = Console(stderr=True, soft_wrap=True)
 
 Dir = Annotated[Path | None, typer.Option("--dir", help="Data directory (NIANBAO_DATA_DIR): files and the SQLite database.")]
 CountyOpt = Annotated[str | None, typer.Option(help="The county, when the database holds more than one.")]
@@ -175,11 +178,18 @@ def cycle_open(
     deadline: Annotated[str, typer.Option(help="YYYY-MM-DD, e.g. 2025-01-31.")],
     offsets: Annotated[str | None, typer.Option(help="Reminder days before the deadline, e.g. 14,7,3,1,0.")] = None,
     county: CountyOpt = None,
+    confirm_late: Annotated[bool, typer.Option("--confirm-late", help="Open it although its deadline has passed.")] = False,
     data_dir: Dir = None,
 ) -> None:
-    """Open the cycle of a report year with its deadline."""
+    """Open the cycle of a report year with its deadline (no notice is sent: `nianbao run
+    open-cycle` does both). A deadline already past is refused unless --confirm-late."""
+    from datetime import UTC, datetime
+
     from db import repo
+    from db.intake import ensure_inbox
     from db.session import session_scope
+    from nianbao.rules.history import local_date
+    from nianbao.workdays import calendar_note
 
     try:
         due = date.fromisoformat(deadline)
@@ -191,10 +201,37 @@ def cycle_open(
     with session_scope(factory) as session:
         try:
             c = repo.county(session, county)
-            cy = repo.open_cycle(session, c, year, due, days if days is not None else s.reminder_offsets, actor())
+            cy = repo.open_cycle(session, c, year, due, days if days is not None else s.reminder_offsets, actor(),
+                                 today=local_date(datetime.now(UTC), s.timezone), confirm_late=confirm_late)
+            codes = [b.code for b in repo.bodies(session, c, active_only=True)]
         except (repo.NotFound, ValueError) as exc:
             raise _fail(str(exc)) from None
-    out.print(f"已开启{c.name}{year}年度报送周期，截止日期 {due:%Y年%m月%d日}，提前 {cy.reminder_offsets} 天提醒。")
+    inbox = ensure_inbox(s.data_dir, codes)
+    note = calendar_note(s.calendar(), due, cy.reminder_offsets)
+    if note:
+        out.print(f"[yellow]注意：{note}[/yellow]")
+    out.print(f"已开启{c.name}{year}年度报送周期，截止日期 {zh_date(due, weekday=True)}，提前 {cy.reminder_offsets} 天提醒"
+              f"（遇休息日提前到之前的工作日）。收件目录：{inbox.resolve()}")
+
+
+@cycle_app.command("close")
+def cycle_close(
+    year: Annotated[int, typer.Option(min=2008, max=2100, help="The report year.")],
+    county: CountyOpt = None,
+    data_dir: Dir = None,
+) -> None:
+    """Close a cycle without compiling it: no more intake or reminders (its schedules stop)."""
+    from db import repo
+    from db.session import session_scope
+
+    factory = open_db(settings_for(data_dir))
+    with session_scope(factory) as session:
+        try:
+            c = repo.county(session, county)
+            repo.close_cycle(session, repo.cycle(session, c, year), actor())
+        except repo.NotFound as exc:
+            raise _fail(str(exc)) from None
+    out.print(f"已关闭{c.name}{year}年度报送周期：不再收件和提醒（nianbao serve 或工作池会暂停它的定时任务）。")
 
 
 # ---- submit, import, status ------------------------------------------------------------------
@@ -272,7 +309,7 @@ def _submit(file, body, year, county, channel, as_json, data_dir, accept: bool) 
         if not o.created:
             out.print(f"{who}：这份文件（相同内容）已在第 {sub.version} 版收到，未重复登记。")
         else:
-            label = "通过" if sub.verdict == "accepted" else "退回"
+            label = verdict(sub.verdict)
             out.print(f"{who}：第 {sub.version} 版，{label}（错误 {sub.errors}，提醒 {sub.warnings}）。")
             if sub.delta:
                 out.print(delta_text(sub.delta))
@@ -331,14 +368,18 @@ def status(
         _print_body_history(data)
         return
     cyd = data["cycle"]
-    table = Table(title=f"{cyd['county']}{cyd['year']}年度 · 截止 {cyd['deadline']} · {cyd['state']}")
+    due = date.fromisoformat(cyd["deadline"])
+    table = Table(title=f"{cyd['county']}{cyd['year']}年度 · 截止 {zh_date(due, weekday=True)} · {cycle_state(cyd['state'])}")
     for col in ("代码", "单位", "版本", "结论", "错误", "提醒", "最近通知"):
         table.add_column(col, overflow="fold")
-    names = {"accepted": "[green]通过[/green]", "rejected": "[red]退回[/red]", None: "未报送"}
+    colour = {"accepted": "green", "rejected": "red"}
     for r in data["bodies"]:
         n = r["last_notice"]
-        table.add_row(r["code"], r["name"], str(r["versions"]), names[r["verdict"]], str(r["errors"]),
-                      str(r["warnings"]), f"{n['kind']} {n['status']}" if n else "—")
+        label = verdict(r["verdict"])
+        if r["verdict"] in colour:
+            label = f"[{colour[r['verdict']]}]{label}[/]"
+        table.add_row(r["code"], r["name"], str(r["versions"]), label, str(r["errors"]),
+                      str(r["warnings"]), notice(n["kind"], n["status"]) if n else "—")
     out.print(table)
     done = sum(1 for r in data["bodies"] if r["verdict"] == "accepted")
     out.print(f"{len(data['bodies'])} 个单位：通过 {done}，退回 "
@@ -362,8 +403,8 @@ def _body_history(s, cy, b) -> dict:
 def _print_body_history(data: dict) -> None:
     out.print(f"{data['name']}（{data['code']}）{data['year']}年度：{len(data['versions'])} 个版本")
     for v in data["versions"]:
-        label = "通过" if v["verdict"] == "accepted" else "退回"
-        out.print(f"\n第 {v['version']} 版 · {v['received_at'][:16]} · {v['channel']} · {v['file']} · "
+        label = verdict(v["verdict"])
+        out.print(f"\n第 {v['version']} 版 · {v['received_at'][:16]} · {channel_label(v['channel'])} · {v['file']} · "
                   f"{label}（错误 {v['errors']}，提醒 {v['warnings']}）")
         if v["delta"]:
             out.print("  " + delta_text(v["delta"]))

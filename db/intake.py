@@ -70,3 +70,12 @@ def submit_file(factory: sessionmaker[Session], settings: Settings, path: Path, 
             after_record(s, sub)
         sub.findings  # noqa: B018 - loaded while the session is open, for the caller
     return Outcome(sub, created, result if created else None, cy, body)
+
+
+def ensure_inbox(data_dir: Path, codes: list[str]) -> Path:
+    """inbox/ and a folder per body: where files are dropped (the folder names the sender)."""
+    root = data_dir / "inbox"
+    for code in codes:
+        (root / code).mkdir(parents=True, exist_ok=True)
+    root.mkdir(parents=True, exist_ok=True)
+    return root

@@ -9,9 +9,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from db.files import StoredFile
-from db.models import AuditEvent, Body, County, Cycle, Finding, Notice, Submission
+from db.models import AuditEvent, Body, County, Cycle, Finding, Notice, Submission, utcnow
 from nianbao import bodies as domain
 from nianbao.model import Report
+from nianbao.workdays import zh_date
 
 # ---- audit ----------------------------------------------------------------------------------
 
@@ -130,17 +131,40 @@ def body_by_code(session: Session, c: County, code: str) -> Body:
 # ---- cycles ---------------------------------------------------------------------------------
 
 
+class LateOpen(ValueError):
+    """Opening a cycle whose deadline has passed: every body would be overdue at once."""
+
+
 def open_cycle(session: Session, c: County, year: int, deadline: date, offsets: list[int], actor: str,
-               state: str = "open") -> Cycle:
+               state: str = "open", today: date | None = None, confirm_late: bool = False) -> Cycle:
+    """A new cycle. With `today` (the county's date), a deadline already past is refused unless
+    the operator confirms it (`confirm_late`): a slip of the year would otherwise send every body
+    an overdue notice at the next deadline check."""
     if session.scalar(select(Cycle).where(Cycle.county_id == c.id, Cycle.year == year)):
         raise ValueError(f"{c.name}{year}年度的报送周期已经存在。")
+    if today is not None and deadline < today and not confirm_late:
+        raise LateOpen(f"{c.name}{year}年度的截止日期{zh_date(deadline, weekday=True)}已经过去{(today - deadline).days}天："
+                       "现在开启，所有单位会立即被视为逾期。若确为补开往年的周期，请加 --confirm-late（在界面中为 "
+                       "confirm_late 选“是”）；若是演练，请用 --as-of 指定演练的时间。")
     cy = Cycle(county_id=c.id, year=year, deadline=deadline, reminder_offsets=sorted(set(offsets), reverse=True),
                state=state)
     session.add(cy)
     session.flush()
     audit(session, actor, "cycle.open", "cycle", cy.id, cycle_id=cy.id, year=year, deadline=deadline.isoformat(),
-          state=state)
+          state=state, **({"late": True} if today is not None and deadline < today else {}))
     return cy
+
+
+def open_cycles(session: Session, c: County) -> list[Cycle]:
+    return list(session.scalars(select(Cycle).where(Cycle.county_id == c.id, Cycle.state == "open")
+                                .order_by(Cycle.year)))
+
+
+def close_cycle(session: Session, cy: Cycle, actor: str) -> None:
+    """No more intake or reminders for this cycle (its deployments' schedules are paused)."""
+    cy.state = "closed"
+    cy.closed_at = utcnow()
+    audit(session, actor, "cycle.close", "cycle", cy.id, cycle_id=cy.id)
 
 
 def cycle(session: Session, c: County, year: int | None = None) -> Cycle:

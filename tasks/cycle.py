@@ -11,12 +11,15 @@ from prefect import task
 from sqlalchemy import select
 
 from db import repo
+from db.intake import ensure_inbox
 from db.models import Body, Cycle, Notice
 from db.session import session_scope
 from nianbao.consolidate import headline
 from nianbao.county_report import Contribution, summary_json, write_county_docx, write_county_xlsx
 from nianbao.generate import blank_template
+from nianbao.labels import HELD, cycle_state, notice, verdict
 from nianbao.model import Report
+from nianbao.workdays import calendar_note, zh_date
 from notifications import compose
 from notifications.outbox import enqueue
 from tasks import artifacts
@@ -30,41 +33,58 @@ def _cycle(s, county_code: str, year: int) -> tuple[Any, Cycle]:
 
 @task(name="open-cycle-record")
 def record_cycle(county_code: str, year: int, deadline: date, offsets: list[int] | None = None,
-                 actor: str = "flow:open-cycle") -> int:
-    """The cycle row (once: a re-run finds it)."""
+                 actor: str = "flow:open-cycle", as_of: datetime | str | None = None,
+                 confirm_late: bool = False) -> dict[str, Any]:
+    """The cycle row (once: a re-run finds it), and an inbox folder for every body. A deadline
+    already past is refused unless confirmed: {"refused": message}."""
     e = env()
+    today = e.local_today(now_or(as_of))
     with session_scope(e.factory) as s:
         c = repo.county_by_code(s, county_code)
         try:
-            return repo.cycle(s, c, year).id
+            cy, created = repo.cycle(s, c, year), False
         except repo.NotFound:
-            return repo.open_cycle(s, c, year, deadline, offsets or e.settings.reminder_offsets, actor).id
+            try:
+                cy = repo.open_cycle(s, c, year, deadline, offsets or e.settings.reminder_offsets, actor,
+                                     today=today, confirm_late=confirm_late)
+            except repo.LateOpen as exc:
+                return {"refused": str(exc)}
+            created = True
+        codes = [b.code for b in repo.bodies(s, c, active_only=True)]
+        out = {"id": cy.id, "created": created, "late": cy.deadline < today,
+               "calendar": calendar_note(e.settings.calendar(), cy.deadline, cy.reminder_offsets)}
+    out["inbox"] = str(ensure_inbox(e.data_dir, codes))
+    return out
 
 
 @task(name="kickoff-notices")
-def queue_kickoff(county_code: str, year: int) -> int:
+def queue_kickoff(county_code: str, year: int, as_of: datetime | str | None = None) -> int:
     """A kickoff notice to every active body, with the blank 2021 template attached."""
     e = env()
     template = Path("templates") / f"{year}年度政府信息公开工作年度报告模板.docx"
     if not (e.data_dir / template).exists():
         blank_template(year, e.data_dir / template)
     queued = 0
+    today = e.local_today(now_or(as_of))
     with session_scope(e.factory) as s:
         c, cy = _cycle(s, county_code, year)
         for b in repo.bodies(s, c, active_only=True):
-            draft = compose.kickoff(c, cy, b, [template.as_posix()], e.settings.templates_dir)
+            draft = compose.kickoff(c, cy, b, [template.as_posix()], e.settings.templates_dir,
+                                    late=cy.deadline < today)
             queued += len(enqueue(s, draft, sink=e.sink))
     return queued
 
 
 @task(name="deadline-notices")
 def queue_deadline_notices(county_code: str, year: int, as_of: datetime | str | None = None) -> dict[str, Any]:
-    """Reminders before the deadline at the cycle's offsets; after it, overdue notices every N
-    days and an escalation digest to the office. Only bodies without an accepted report."""
+    """On working days only (the PRC calendar with its 调休): reminders on the cycle's offsets
+    before the deadline — one due on a day off goes out on the working day before; after the
+    deadline, overdue notices on its 1st, 1+N-th, 1+2N-th … working day and an escalation digest
+    to the office. Only to bodies without an accepted report; each at most once a day."""
     e = env()
-    now = now_or(as_of)
-    today = e.local_today(now)
-    out: dict[str, Any] = {"reminders": 0, "overdue": 0, "escalation": False}
+    cal = e.settings.calendar()
+    today = e.local_today(now_or(as_of))
+    out: dict[str, Any] = {"reminders": 0, "overdue": 0, "escalation": False, "workday": cal.is_workday(today)}
     with session_scope(e.factory) as s:
         c, cy = _cycle(s, county_code, year)
         accepted = repo.accepted_latest(s, cy)
@@ -72,29 +92,33 @@ def queue_deadline_notices(county_code: str, year: int, as_of: datetime | str | 
         waiting = [b for b in active if b.id not in accepted]
         out["all_accepted"] = not waiting
         out["state"] = cy.state
-        days_left = (cy.deadline - today).days
-        if days_left >= 0:
-            if days_left in (cy.reminder_offsets or []):
+        if not out["workday"] or cy.state != "open" or not waiting:
+            return out
+        if today <= cy.deadline:
+            days_left = cal.reminder_days(cy.deadline, cy.reminder_offsets or []).get(today)
+            if days_left is not None:
+                last_workday = cal.on_or_before(cy.deadline) == today
                 for b in waiting:
-                    draft = compose.reminder(c, cy, b, days_left, repo.latest(s, cy, b), e.settings.templates_dir)
-                    out["reminders"] += bool(enqueue(s, draft, sink=e.sink))
+                    draft = compose.reminder(c, cy, b, days_left, repo.latest(s, cy, b), e.settings.templates_dir,
+                                             day=today, last_workday=last_workday)
+                    out["reminders"] += bool(enqueue(s, draft, sink=e.sink).new)
             return out
-        days_late = -days_left
-        if (days_late - 1) % e.settings.overdue_every_days != 0 or not waiting:
+        if today not in cal.overdue_days(cy.deadline, today, e.settings.overdue_every_days)[-1:]:
             return out
+        late = cal.workdays_after(cy.deadline, today)
         missing, rejected = [], []
         for b in waiting:
             latest = repo.latest(s, cy, b)
             (rejected if latest else missing).append(b.name)
-            out["overdue"] += bool(enqueue(s, compose.overdue(c, cy, b, days_late, latest, e.settings.templates_dir),
-                                           sink=e.sink))
+            draft = compose.overdue(c, cy, b, late, (today - cy.deadline).days, latest, e.settings.templates_dir,
+                                    day=today)
+            out["overdue"] += bool(enqueue(s, draft, sink=e.sink).new)
         draft = compose.digest(c, cy, f"escalation:{today.isoformat()}",
-                               f"截止日期已过{days_late}天，{len(waiting)}个单位尚未通过", missing=missing,
+                               f"{len(waiting)}个单位逾期{late}个工作日仍未通过", missing=missing,
                                rejected=rejected, accepted_count=len(active) - len(waiting), total=len(active),
-                               escalation=True, days_late=days_late, undeliverable=_undeliverable(s, cy),
+                               escalation=True, days_late=late, undeliverable=_undeliverable(s, cy),
                                templates_dir=e.settings.templates_dir)
-        enqueue(s, draft, sink=e.sink)
-        out["escalation"] = True
+        out["escalation"] = bool(enqueue(s, draft, sink=e.sink).new)
     return out
 
 
@@ -122,9 +146,11 @@ def compile_cycle(county_code: str, year: int, allow_missing: bool = False, reas
             enqueue(s, compose.summary(c, cy, f"refused:{len(accepted)}", compiled=False, bodies=[],
                                        missing=missing, templates_dir=e.settings.templates_dir), sink=e.sink)
             repo.audit(s, actor, "compile.refused", "cycle", cy.id, cycle_id=cy.id, missing=missing)
-            return {"compiled": False, "missing": missing}
+            return {"compiled": False, "missing": missing,
+                    "message": "summary.coverage：以下单位尚无审核通过的报告，暂不能汇总：" + "、".join(missing)}
         if missing and not (reason or "").strip():
-            raise ValueError("缺报情况下汇总必须写明理由（--reason）")
+            return {"compiled": False, "missing": missing,
+                    "message": "缺报情况下汇总必须写明理由（--reason，或在界面中填写 reason），理由记入审计记录。"}
         office_body = (c.office or {}).get("body")
         included = [b for b in active if b.id in accepted
                     and (e.settings.include_office_report or b.code != office_body)]
@@ -185,14 +211,19 @@ def publish_cycle_table(county_code: str, year: int, as_of: datetime | str | Non
     with session_scope(e.factory) as s:
         c, cy = _cycle(s, county_code, year)
         st = repo.status(s, cy)
-        late = max(0, (today - cy.deadline).days)
+        late = e.settings.calendar().workdays_after(cy.deadline, today)  # 0 up to the deadline
         rows = []
         for b in st["bodies"]:
-            verdict = {"accepted": "通过", "rejected": "退回", None: "未报送"}[b["verdict"]]
             n = b["last_notice"]
-            rows.append({"单位": b["name"], "代码": b["code"], "最新版本": b["versions"], "结论": verdict,
-                         "未改错误": b["errors"], "最近通知": f"{n['kind']}（{n['status']}）" if n else "",
-                         "逾期天数": late if b["verdict"] != "accepted" else 0})
+            # few, short columns: the UI's table must fit a laptop screen without scrolling sideways
+            rows.append({"单位": b["name"], "版本": b["versions"], "结论": verdict(b["verdict"]),
+                         "未改错误": b["errors"], "最近通知": notice(n["kind"], n["status"]) if n else "",
+                         "逾期工作日": late if b["verdict"] != "accepted" else 0})
+        for h in repo.unassigned(s, cy):  # held for the office: never shown as anyone's report
+            rows.append({"单位": f"未识别单位的来件《{h.original_name}》", "版本": "", "结论": HELD,
+                         "未改错误": h.errors, "最近通知": "", "逾期工作日": ""})
+        state = cycle_state(cy.state)
     artifacts.table(artifacts.key("cycle", county_code, year), rows,
-                    f"{c.name}{year}年度政府信息公开工作年度报告：各单位报送情况（截止 {cy.deadline}）")
+                    f"{c.name}{year}年度政府信息公开工作年度报告：各单位报送情况（{state}，截止"
+                    f"{zh_date(cy.deadline, weekday=True)}）")
     return rows

@@ -15,6 +15,7 @@ from db import repo
 from db.intake import submit_file
 from db.models import AuditEvent, Body, County, Cycle, Submission
 from db.session import session_scope
+from nianbao.labels import HELD, cycle_state, severity, verdict
 from notifications import compose
 from notifications.outbox import enqueue
 from tasks import artifacts
@@ -28,13 +29,23 @@ def inbox_dir() -> Path:
 
 
 @task(name="scan-inbox")
-def scan_inbox(county_code: str) -> list[dict[str, Any]]:
+def scan_inbox(county_code: str, year: int) -> dict[str, Any]:
     """Every file waiting in the inbox, with the body its folder names (None at the root or in a
-    folder that is not a body's code)."""
+    folder that is not a body's code). The inbox belongs to the county's newest open cycle: a
+    compiled or closed cycle takes nothing, nor does an older one still open (its late reports
+    come in with `nianbao submit --year`). {"files": [...], "skipped": why or None}"""
     e = env()
     root = inbox_dir()
     with session_scope(e.factory) as s:
-        codes = {b.code for b in repo.bodies(s, repo.county_by_code(s, county_code), active_only=True)}
+        c = repo.county_by_code(s, county_code)
+        cy = repo.cycle(s, c, year)
+        if cy.state != "open":
+            return {"files": [], "skipped": f"{year}年度报送周期{cycle_state(cy.state)}，不再收件。"}
+        newest = repo.cycle(s, c)
+        if newest.year != year:
+            return {"files": [], "skipped": f"收件目录中的文件由{newest.year}年度的周期接收；{year}年度的补报请用 "
+                                            f"nianbao submit --year {year}。"}
+        codes = {b.code for b in repo.bodies(s, c, active_only=True)}
     found = []
     for p in sorted(root.rglob("*")) if root.exists() else []:
         rel = p.relative_to(root)
@@ -42,28 +53,21 @@ def scan_inbox(county_code: str) -> list[dict[str, Any]]:
             continue
         code = rel.parts[0] if len(rel.parts) > 1 and rel.parts[0] in codes else None
         found.append({"path": str(p), "code": code, "name": p.name})
-    return found
+    return {"files": found, "skipped": None}
 
 
 def routing(templates_dir, sink: bool):
-    """What happens in the recording transaction: the body is told its verdict; a file that
-    names no body of the roster is held and the office is told. (Used by intake and by
-    `nianbao submit`.)"""
+    """What happens in the recording transaction: the body is told its verdict. A file that names
+    no body of the roster is held; the office hears of it in the next intake's digest, with
+    everything else received (one digest per intake). (Used by intake and by `nianbao submit`.)"""
 
     def after_record(s, sub: Submission) -> None:
+        if sub.body_id is None:
+            return
         cycle = s.get(Cycle, sub.cycle_id)
         county = s.get(County, cycle.county_id)
-        if sub.body_id is not None:
-            body = s.get(Body, sub.body_id)
-            enqueue(s, compose.result(county, cycle, body, sub, templates_dir), sink=sink)
-            return
-        reasons = [f.message for f in sub.findings if f.rule.startswith("identity.")] or ["报告未写明单位"]
-        draft = compose.digest(county, cycle, f"unassigned:submission:{sub.id}",
-                               f"收到1份无法确定报送单位的报告《{sub.original_name}》",
-                               unassigned=[{"file": sub.original_name, "reasons": reasons}],
-                               rules=list(dict.fromkeys(f.rule for f in sub.findings if f.severity == "error")),
-                               templates_dir=templates_dir)
-        enqueue(s, draft, sink=sink)
+        body = s.get(Body, sub.body_id)
+        enqueue(s, compose.result(county, cycle, body, sub, templates_dir), sink=sink)
 
     return after_record
 
@@ -86,9 +90,11 @@ def process_file(path: str, code: str | None, county_code: str, year: int, label
            "version": sub.version, "verdict": sub.verdict, "errors": sub.errors, "warnings": sub.warnings,
            "created": o.created, "submission_id": sub.id}
     if o.created:
-        artifacts.markdown(artifacts.key("submission", county_code, year, o.body.code if o.body else "unassigned",
-                                         f"v{sub.version}" if o.body else sub.id),
-                           _markdown(out, sub), f"{out['name'] or '未识别单位'} 第{sub.version}版审核结果")
+        who = o.body.code if o.body else "unassigned"
+        title = (f"{o.body.name} 第{sub.version}版审核结果" if o.body
+                 else f"未识别单位的来件《{sub.original_name}》（暂存，待县政务公开办认定）")
+        artifacts.markdown(artifacts.key("submission", county_code, year, who,
+                                         f"v{sub.version}" if o.body else sub.id), _markdown(o.body, sub), title)
     return out
 
 
@@ -103,25 +109,34 @@ def _move_done(src: Path, code: str) -> None:
     shutil.move(str(src), dest)
 
 
-def _markdown(out: dict[str, Any], sub: Submission) -> str:
-    verdict = "通过" if sub.verdict == "accepted" else "退回"
-    lines = [f"# {out['name'] or '未识别单位'} · 第{sub.version}版 · {verdict}", "",
-             f"文件：{sub.original_name}（SHA-256 {sub.sha256[:12]}…），错误 {sub.errors}，提醒 {sub.warnings}", ""]
+def _markdown(body: Body | None, sub: Submission) -> str:
+    """One list item per finding — place, then what is wrong — so nothing runs off the page."""
+    if body is None:
+        head = f"# 未识别单位的来件 · {HELD}"
+        intro = [f"文件《{sub.original_name}》没有写明（或写错了）报送单位，已暂存，不计入任何单位的报送。"
+                 "县政务公开办核实后可请该单位按规定方式重新报送。", ""]
+    else:
+        head = f"# {body.name} · 第{sub.version}版 · {verdict(sub.verdict)}"
+        intro = []
+    lines = [head, "", *intro,
+             f"文件：{sub.original_name}（SHA-256 {sub.sha256[:12]}…）；错误 {sub.errors} 处，提醒 {sub.warnings} 处", ""]
     if sub.delta:
         lines += [f"与第{sub.delta['against']}版相比：已修正 {len(sub.delta['fixed'])}，新出现 {len(sub.delta['new'])}，"
                   f"仍存在 {len(sub.delta['remaining'])}", ""]
-    if sub.findings:
-        lines += ["| 级别 | 规则 | 问题与位置 |", "|---|---|---|"]
-        for f in sub.findings:
-            sev = {"error": "错误", "warning": "提醒"}.get(f.severity, "备注")
-            lines.append(f"| {sev} | `{f.rule}` | {f.message.replace('|', '｜')} |")
+    for sev in ("error", "warning", "info"):
+        found = [f for f in sub.findings if f.severity == sev]
+        if found:
+            lines += [f"## {severity(sev)}（{len(found)}）", ""]
+            lines += [f"{i}. {f.message}（`{f.rule}`）" for i, f in enumerate(found, 1)]
+            lines.append("")
     return "\n".join(lines)
 
 
 @task(name="office-digest")
 def queue_office_digest(county_code: str, year: int) -> int:
-    """One digest to the county office of everything recorded since the last one (a re-run after a
-    crash still reports what the crashed run recorded)."""
+    """One digest to the county office of everything recorded since the last one — the reports
+    and the files held because they name no body (a re-run after a crash still reports what the
+    crashed run recorded)."""
     e = env()
     with session_scope(e.factory) as s:
         c = repo.county_by_code(s, county_code)
@@ -130,21 +145,26 @@ def queue_office_digest(county_code: str, year: int) -> int:
                                                           AuditEvent.action == "digest.intake"))
         since = max((m.get("up_to", 0) for m in marks), default=0)
         new = list(s.scalars(select(Submission).where(Submission.cycle_id == cy.id, Submission.id > since,
-                                                      Submission.body_id.is_not(None), Submission.channel != "import")
-                             .order_by(Submission.id)))
+                                                      Submission.channel != "import").order_by(Submission.id)))
         if not new:
             return 0
         names = {b.id: b.name for b in repo.bodies(s, c)}
-        received = [{"name": names[x.body_id], "version": x.version, "verdict": x.verdict, "errors": x.errors,
-                     "warnings": x.warnings} for x in new]
+        received = [{"name": names[x.body_id], "version": x.version, "verdict": x.verdict,
+                     "verdict_zh": verdict(x.verdict), "errors": x.errors,
+                     "warnings": x.warnings} for x in new if x.body_id is not None]
+        held = [{"file": x.original_name,
+                 "reasons": [f.message for f in x.findings if f.rule.startswith("identity.")] or ["报告未写明单位"]}
+                for x in new if x.body_id is None]
         accepted = repo.accepted_latest(s, cy)
         active = repo.bodies(s, c, active_only=True)
         n_rejected = sum(1 for r in received if r["verdict"] == "rejected")
-        draft = compose.digest(c, cy, f"intake:up-to:{new[-1].id}",
-                               f"收到{len(received)}份报告，通过{len(received) - n_rejected}份，退回{n_rejected}份",
-                               received=received, accepted_count=sum(1 for b in active if b.id in accepted),
-                               total=len(active), rules=sorted({f.rule for x in new for f in x.findings
-                                                                if f.severity == "error"}),
+        headline = (f"收到{len(received)}份报告，通过{len(received) - n_rejected}份，退回{n_rejected}份" if received
+                    else "")
+        if held:
+            headline += ("；另有" if received else "收到") + f"{len(held)}份无法确定报送单位的文件"
+        draft = compose.digest(c, cy, f"intake:up-to:{new[-1].id}", headline, received=received, unassigned=held,
+                               accepted_count=sum(1 for b in active if b.id in accepted), total=len(active),
+                               rules=sorted({f.rule for x in new for f in x.findings if f.severity == "error"}),
                                templates_dir=e.settings.templates_dir)
         enqueue(s, draft, sink=e.sink)
         repo.audit(s, f"flow:intake:{county_code}", "digest.intake", "cycle", cy.id, cycle_id=cy.id,

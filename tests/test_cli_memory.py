@@ -30,7 +30,11 @@ def office(tmp_path):
     assert nianbao("db", "upgrade", data_dir=data).returncode == 0
     r = nianbao("roster", "import", str(roster), data_dir=data)
     assert r.returncode == 0, r.stderr
-    assert nianbao("cycle", "open", "--year", "2024", "--deadline", "2025-01-31", data_dir=data).returncode == 0
+    late = nianbao("cycle", "open", "--year", "2024", "--deadline", "2025-01-31", data_dir=data)
+    assert late.returncode == 2 and "已经过去" in late.stderr and "--confirm-late" in late.stderr  # a slip of the year?
+    r = nianbao("cycle", "open", "--year", "2024", "--deadline", "2025-01-31", "--confirm-late", data_dir=data)
+    assert r.returncode == 0, r.stderr
+    assert "收件目录" in r.stdout and (data / "inbox" / "guanting").is_dir()  # where files go, made for every body
     return data
 
 

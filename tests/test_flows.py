@@ -118,8 +118,9 @@ def test_a_cycle_over_real_channels(county, http_receiver, smtp_server):
     assert "退回" in posted["wanghuzhai"]["title"] and "2019年试行模板" in posted["wanghuzhai"]["message"]
     assert "通过" in posted["xianzhengfuban"]["title"]
     office = [p.json for p in http_receiver.posts if p.path.startswith("/office")]
-    assert any("无法确定报送单位" in o["title"] and "内乡县" in o["message"] for o in office), office
-    assert any("收到4份报告" in o["title"] for o in office)
+    (digest,) = office  # one digest for the whole intake, the held file in it
+    assert "收到4份报告" in digest["title"] and "1份无法确定报送单位" in digest["title"]
+    assert "内乡县" in digest["message"] and "通过" in digest["message"]
     accepted_mail = smtp_server.messages[-1]
     assert "通过" in accepted_mail["subject"] and "官亭镇" in accepted_mail.get_content()
     # 张王疃乡 has no channel: its rejection is kept and reported as undeliverable, not lost
@@ -166,7 +167,8 @@ def test_prefect_names_tags_and_artifacts(county, http_receiver):
         table = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["cycle-julu-2024"])),
                                       sort=ArtifactSort.CREATED_DESC)  # the newest version: after intake
         rows = json.loads(table[0].data)
-        assert len(rows) == 17 and {r["代码"]: r["结论"] for r in rows}["wanghuzhai"] == "退回"
+        assert len(rows) == 17 and {r["单位"]: r["结论"] for r in rows}["王虎寨镇"] == "退回"
+        assert {r["单位"]: r["最近通知"] for r in rows}["官亭镇"] == "通过通知（已发送）"
         md = client.read_artifacts(artifact_filter=ArtifactFilter(
             key=ArtifactFilterKey(any_=["submission-julu-2024-wanghuzhai-v1"])), sort=ArtifactSort.CREATED_DESC)
         assert "table3.results_total" in md[0].data
@@ -266,14 +268,27 @@ def test_deadline_reminders_overdue_escalation_and_compile(county, http_receiver
     run(intake, as_of=FIRST)
     r = run(deadline, as_of=datetime.fromisoformat("2025-01-17T09:00+08:00"))  # 14 days before
     assert r["reminders"] == 16 and not r["escalation"]  # not 官亭镇: it has passed
-    assert run(deadline, as_of=datetime.fromisoformat("2025-01-18T09:00+08:00"))["reminders"] == 0  # no offset
-    r = run(deadline, as_of=datetime.fromisoformat("2025-02-01T09:00+08:00"))  # 1 day late
+    assert run(deadline, as_of=datetime.fromisoformat("2025-01-20T09:00+08:00"))["reminders"] == 0  # no offset
+    # 3, 1 and 0 days before fall in the Spring Festival holiday (28 Jan – 4 Feb): one reminder on
+    # Monday 27 January, the last working day before it
+    r = run(deadline, as_of=datetime.fromisoformat("2025-01-27T09:00+08:00"))
+    assert r["reminders"] == 16
+    for day in ("2025-01-28", "2025-01-31", "2025-02-01"):  # holiday: nothing, not even overdue
+        r = run(deadline, as_of=datetime.fromisoformat(f"{day}T09:00+08:00"))
+        assert (r["workday"], r["reminders"], r["overdue"], r["escalation"]) == (False, 0, 0, False)
+    r = run(deadline, as_of=datetime.fromisoformat("2025-02-05T09:00+08:00"))  # 1st working day after it
     assert r["overdue"] == 16 and r["escalation"]
-    assert run(deadline, as_of=datetime.fromisoformat("2025-02-02T09:00+08:00"))["overdue"] == 0  # every 3 days
-    assert run(deadline, as_of=datetime.fromisoformat("2025-02-04T09:00+08:00"))["overdue"] == 16
-    assert len(_notices(kind="reminder", recipient="wanghuzhai")) == 1
-    escalations = [n for n in _notices(kind="digest") if "截止日期已过" in n.body]
-    assert escalations and "王虎寨镇" in escalations[0].body
+    assert run(deadline, as_of=datetime.fromisoformat("2025-02-05T15:00+08:00"))["overdue"] == 0  # once a day
+    assert run(deadline, as_of=datetime.fromisoformat("2025-02-06T09:00+08:00"))["overdue"] == 0  # every 3
+    assert run(deadline, as_of=datetime.fromisoformat("2025-02-08T09:00+08:00"))["overdue"] == 16  # Saturday: 调休
+    reminders = _notices(kind="reminder", recipient="wanghuzhai")
+    assert len(reminders) == 2 and "2025年1月31日（星期五）" in reminders[1].body
+    assert "最后一个工作日" in reminders[1].body and "还有4天" in reminders[1].subject
+    overdue = _notices(kind="overdue", recipient="wanghuzhai")
+    assert [n.subject.split("已逾期")[1] for n in overdue] == ["1个工作日", "4个工作日"]
+    escalations = [n for n in _notices(kind="digest") if "仍未通过" in n.subject]
+    assert len(escalations) == 2 and "王虎寨镇" in escalations[0].body
+    assert escalations[0].body.count("个工作日") == 1  # said once
 
     state = compile_flow(county="julu", year=YEAR, return_state=True)
     assert state.is_failed() and "summary.coverage" in state.message and "王虎寨镇" in state.message
@@ -304,26 +319,47 @@ def test_deadline_reminders_overdue_escalation_and_compile(county, http_receiver
         assert override.details["reason"] == "演示：其余单位尚未报送"
 
 
-def test_deployments_schedules_in_shanghai_and_the_yaml_agrees():
-    import yaml
+def test_a_cycle_opened_after_its_deadline_is_refused_unless_confirmed(county):
+    state = run(open_cycle, deadline=DEADLINE, return_state=True)  # today: long after 31 January 2025
+    assert state.is_failed() and "已经过去" in state.message and "--confirm-late" in state.message
+    assert _notices() == []  # nothing opened, nobody told
+    r = run(open_cycle, deadline=DEADLINE, confirm_late=True)
+    assert r["late"] and r["queued"] == 18
+    assert all("截止日期已过" in n.body for n in _notices(kind="kickoff"))
+    for _ in range(2):  # the first deadline run, then another the same day
+        run(deadline)
+    per_body = {}
+    for n in _notices(kind="overdue"):
+        per_body[n.recipient] = per_body.get(n.recipient, 0) + 1
+        assert "个工作日" in n.subject
+    assert all(k == 1 for k in per_body.values())  # at most one each, not one per day late
 
-    from deployments.serve import DEADLINE_CRON, INTAKE_CRON, build
 
-    deps = {d.name: d for d in build("julu", 2024)}
-    assert [(s.schedule.cron, s.schedule.timezone) for s in deps["deadline-julu-2024"].schedules] == [
-        ("0 9 * 1,2 *", "Asia/Shanghai")]
-    assert [(s.schedule.cron, s.schedule.timezone) for s in deps["intake-julu-2024"].schedules] == [
-        ("*/10 * * 12,1,2,3 *", "Asia/Shanghai")]
-    assert all(set(d.parameters) <= {"county", "year", "deadline"} for d in deps.values())
-    spec = yaml.safe_load((ROOT / "deployments" / "prefect.yaml").read_text(encoding="utf-8"))
-    by_name = {d["name"]: d for d in spec["deployments"]}
-    assert by_name["deadline-julu-2024"]["schedules"] == [{"cron": DEADLINE_CRON, "timezone": "Asia/Shanghai"}]
-    assert by_name["intake-julu-2024"]["schedules"] == [{"cron": INTAKE_CRON, "timezone": "Asia/Shanghai"}]
+def test_deployments_follow_the_open_cycles_with_schedules_in_shanghai():
+    import anyio
     from prefect.flows import load_flow_from_entrypoint
 
-    for d in spec["deployments"]:
-        path, _, name = d["entrypoint"].partition(":")
-        assert load_flow_from_entrypoint(str(ROOT / path) + ":" + name).name in d["name"]
+    from deployments.sync import wanted
+    from nianbao.settings import Settings
+
+    served = {f"{d.flow_name}/{d.name}": d for d in anyio.run(wanted, "julu", [2024, 2025], Settings())}
+    assert set(served) == {"open-cycle/julu", *(f"{f}/julu-{y}" for f in ("intake", "deadline", "compile")
+                                                for y in (2024, 2025))}
+    assert [(s.schedule.cron, s.schedule.timezone) for s in served["deadline/julu-2025"].schedules] == [
+        ("0 9 * * *", "Asia/Shanghai")]
+    assert [(s.schedule.cron, s.schedule.timezone) for s in served["intake/julu-2025"].schedules] == [
+        ("*/10 * * * *", "Asia/Shanghai")]
+    assert served["compile/julu-2025"].schedules == [] and served["open-cycle/julu"].schedules == []
+    assert all(set(d.parameters) <= {"county", "year"} for d in served.values())  # never a secret
+    assert all(d.work_pool_name is None for d in served.values())
+    for d in served.values():  # module paths: a worker needs nianbao installed, not a checkout
+        assert ":" not in d.entrypoint and load_flow_from_entrypoint(d.entrypoint).name == d.flow_name
+    pooled = {f"{d.flow_name}/{d.name}": d for d in anyio.run(wanted, "julu", [2025], Settings(), "nianbao")}
+    assert set(pooled) == {"open-cycle/julu@nianbao", "sync-deployments/julu@nianbao", "intake/julu-2025@nianbao",
+                           "deadline/julu-2025@nianbao", "compile/julu-2025@nianbao"}
+    assert not set(pooled) & set(served) and all(d.work_pool_name == "nianbao" for d in pooled.values())
+    fast = anyio.run(wanted, "julu", [2025], Settings(schedule_every_s=15))
+    assert {s.schedule.interval.total_seconds() for d in fast for s in d.schedules} == {15}
 
 
 def test_the_office_report_counts_or_not_by_setting(county, monkeypatch):
