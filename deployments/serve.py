@@ -1,41 +1,60 @@
-"""All deployments from one process (`nianbao serve`), schedules in Asia/Shanghai:
+"""`nianbao serve`: every open cycle's deployments from one process, on a real Prefect server.
 
-- deadline: daily at 09:00 from 1 January to the end of February;
-- intake: every 10 minutes from December to March;
-- open-cycle and compile: on demand (from the UI or `prefect deployment run`).
-
-Parameters are the county's code and the year, never a URL or a password: those come from the
-NIANBAO_* environment of the serving process.
+The process registers the deployments of the county's open cycles (see deployments/sync.py),
+executes their runs, and every NIANBAO_SERVE_SYNC_S seconds looks again: a cycle opened since
+gets its deployments, a compiled or closed one has its schedules paused. Stopping the process
+does not pause the schedules (pause_on_shutdown=False): runs wait for it to come back.
 """
 
 from __future__ import annotations
 
-from prefect.schedules import Cron
+import logging
+from collections.abc import Callable
 
-from flows.cycle import compile_flow, deadline, intake, open_cycle
+import anyio
 
-TIMEZONE = "Asia/Shanghai"
-DEADLINE_CRON = "0 9 * 1,2 *"  # 09:00 every day of January and February
-INTAKE_CRON = "*/10 * * 12,1,2,3 *"  # every 10 minutes, December to March
+from deployments.sync import Conflict, SyncReport, sync
+from nianbao.settings import Settings, get_settings
 
-
-def build(county: str, year: int, timezone: str = TIMEZONE) -> list:
-    tags = [f"county-{county}", f"year-{year}"]
-    params = {"county": county, "year": year}
-    return [
-        intake.to_deployment(f"intake-{county}-{year}", schedules=[Cron(INTAKE_CRON, timezone=timezone)],
-                             parameters=params, tags=tags, description="收件：检查并登记新报送的年度报告，通知各单位和县政务公开办"),
-        deadline.to_deployment(f"deadline-{county}-{year}", schedules=[Cron(DEADLINE_CRON, timezone=timezone)],
-                               parameters=params, tags=tags, description="每日：截止前提醒，逾期催报，全部通过后汇总"),
-        open_cycle.to_deployment(f"open-cycle-{county}-{year}", parameters={**params, "deadline": f"{year + 1}-01-31"},
-                                 tags=tags, description="开启报送周期并发出启动通知"),
-        compile_flow.to_deployment(f"compile-{county}-{year}", parameters=params, tags=tags,
-                                   description="汇总全县报告（有单位未通过时拒绝，除非写明理由）"),
-    ]
+log = logging.getLogger("nianbao.serve")
 
 
-def serve(county: str, year: int) -> None:
-    from prefect import serve as prefect_serve
+async def serve(county: str, settings: Settings | None = None,
+                say: Callable[[str], None] = print) -> None:
+    from prefect.runner import Runner
 
-    # pause_on_shutdown=False: stopping the server process must not pause January's schedules
-    prefect_serve(*build(county, year), pause_on_shutdown=False)
+    settings = settings or get_settings()
+    runner = Runner(name=f"nianbao-{county}", pause_on_shutdown=False)
+    registered: set[str] = set()
+    report = await sync(county, runner=runner, registered=registered, settings=settings)
+    say(_started(report, registered))
+    stopped: list[Conflict] = []
+
+    async def keep_in_line() -> None:
+        while True:
+            await anyio.sleep(settings.serve_sync_s)
+            try:
+                r = await sync(county, runner=runner, registered=registered, settings=settings)
+            except Conflict as exc:  # the county went over to a work pool: make way
+                stopped.append(exc)
+                tg.cancel_scope.cancel()
+                return
+            except Exception as exc:  # noqa: BLE001 - the server or the database briefly away: next time
+                say(f"查看报送周期时出错（{type(exc).__name__}），{settings.serve_sync_s:g} 秒后再试。")
+                log.debug("sync failed", exc_info=True)
+                continue
+            if r.changed:
+                say(r.text())
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(runner.start)
+        tg.start_soon(keep_in_line)
+    if stopped:
+        raise stopped[0]
+
+
+def _started(report: SyncReport, registered: set[str]) -> str:
+    lines = [report.text(), "正在运行的部署：", *(f"  {n}" for n in sorted(registered))]
+    if report.taken_over:
+        lines.append("（已暂停另一种方式的部署：" + "、".join(report.taken_over) + "）")
+    return "\n".join(lines)
