@@ -12,7 +12,7 @@ from prefect import task
 from sqlalchemy import select
 
 from db import repo
-from db.intake import submit_file
+from db.intake import ensure_inbox, submit_file
 from db.models import AuditEvent, Body, County, Cycle, Submission
 from db.session import session_scope
 from nianbao.labels import HELD, cycle_state, severity, verdict
@@ -46,6 +46,7 @@ def scan_inbox(county_code: str, year: int) -> dict[str, Any]:
             return {"files": [], "skipped": f"收件目录中的文件由{newest.year}年度的周期接收；{year}年度的补报请用 "
                                             f"nianbao submit --year {year}。"}
         codes = {b.code for b in repo.bodies(s, c, active_only=True)}
+    ensure_inbox(e.data_dir, sorted(codes))  # a body added to the roster since gets its folder
     found = []
     for p in sorted(root.rglob("*")) if root.exists() else []:
         rel = p.relative_to(root)
