@@ -97,11 +97,11 @@ def run_open_cycle(
                        confirm_late=confirm_late, return_state=True)
     if state.is_failed():
         raise _fail(state.message or "未能开启报送周期")
-    result = state.result()
-    if result.get("calendar"):
-        out.print(f"[yellow]注意：{result['calendar']}[/yellow]")
-    out.print(f"已开启 {year} 年度报送周期；启动通知 {result['queued']} 条，已发 {result['sent']}，失败 {result['failed']}。")
-    out.print(f"收件目录：{result['inbox']}（每个单位一个以代码命名的子目录；不知道是谁的报告放在收件目录本身）")
+    run = state.result()
+    if run.opened.calendar:
+        out.print(f"[yellow]注意：{run.opened.calendar}[/yellow]")
+    out.print(f"已开启 {year} 年度报送周期；启动通知 {run.queued} 条，已发 {run.delivery.sent}，失败 {run.delivery.failed}。")
+    out.print(f"收件目录：{run.opened.inbox}（每个单位一个以代码命名的子目录；不知道是谁的报告放在收件目录本身）")
 
 
 @run_app.command("intake")
@@ -112,7 +112,9 @@ def run_intake(county: CountyOpt = None, year: YearOpt = None, as_of: AsOf = Non
     use_data_dir(data_dir)
     code, year, _ = resolve(county, year, data_dir)
     r = run_tagged(intake, code, year, as_of=_as_of(as_of))
-    out.print(f"收件 {r['files']} 个文件，新登记 {r['new']}；通知已发 {r['sent']}，失败 {r['failed']}。")
+    if r.skipped:
+        out.print(r.skipped)
+    out.print(f"收件 {len(r.files)} 个文件，新登记 {len(r.new)}；通知已发 {r.delivery.sent}，失败 {r.delivery.failed}。")
 
 
 @run_app.command("deadline")
@@ -123,8 +125,9 @@ def run_deadline(county: CountyOpt = None, year: YearOpt = None, as_of: AsOf = N
     use_data_dir(data_dir)
     code, year, _ = resolve(county, year, data_dir)
     r = run_tagged(deadline, code, year, as_of=_as_of(as_of))
-    out.print(f"提醒 {r['reminders']}，催报 {r['overdue']}；通知已发 {r['sent']}，失败 {r['failed']}。"
-              + ("全部通过，已汇总。" if r.get("compile") else ""))
+    c = r.check
+    out.print(("" if c.workday else "今天不是工作日：") + f"提醒 {c.reminders}，催报 {c.overdue}；"
+              f"通知已发 {r.delivery.sent}，失败 {r.delivery.failed}。" + ("全部通过，已汇总。" if r.compiled else ""))
 
 
 def compile_cmd(
@@ -144,9 +147,11 @@ def compile_cmd(
     state = run_tagged(compile_flow, code, year, allow_missing=allow_missing, reason=reason, return_state=True)
     if state.is_failed():
         raise _fail(state.message or "汇总未完成", 1)
-    result = state.result()
-    out.print(f"已汇总 {result['bodies']} 个单位：")
-    for f in result["files"]:
+    from nianbao.settings import get_settings
+
+    done = state.result()
+    out.print(f"已汇总 {len(done.bodies)} 个单位：")
+    for f in done.paths(get_settings().data_dir):
         out.print(f"  {f}")
 
 

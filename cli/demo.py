@@ -9,12 +9,17 @@ import tempfile
 import time
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+from nianbao.labels import HELD
+
+if TYPE_CHECKING:
+    from service.submission import Brief
 
 out = Console()
 MARKER = ".nianbao-demo"
@@ -114,27 +119,27 @@ def demo(
               f"{len(roster.bodies)} 个报送单位。沙盒：{root}")
 
     r = run_tagged(open_cycle, code, YEAR, deadline=DEADLINE, as_of=KICKOFF)
-    out.print(f"① 开启报送周期，向 {r['queued']} 个单位发出启动通知（附空白模板）。")
+    out.print(f"① 开启报送周期，向 {r.queued} 个单位发出启动通知（附空白模板）。")
 
     examples = example_set(roster, YEAR)
     inbox = root / "inbox"
     dropped = _drop(examples, inbox, fixed=False)
     r = run_tagged(intake, code, YEAR, as_of=FIRST)
-    out.print(f"② 收到 {len(dropped)} 份报告（.docx/.pdf/.txt），登记 {r['new']} 份：")
-    _print_results(r["results"])
+    out.print(f"② 收到 {len(dropped)} 份报告（.docx/.pdf/.txt），登记 {len(r.new)} 份：")
+    _print_results(r.files)
 
     r = run_tagged(deadline, code, YEAR, as_of=REMINDER)
-    out.print(f"③ 截止前 14 天：向尚未通过的单位发出提醒 {r['reminders']} 条。")
+    out.print(f"③ 截止前 14 天：向尚未通过的单位发出提醒 {r.check.reminders} 条。")
 
     dropped = _drop(examples, inbox, fixed=True)
     r = run_tagged(intake, code, YEAR, as_of=SECOND)
     out.print(f"④ 被退回的单位报送修改稿 {len(dropped)} 份：")
-    _print_results(r["results"])
+    _print_results(r.files)
 
     r = run_tagged(deadline, code, YEAR, as_of=LAST)
-    compiled = r.get("compile") or {}
-    out.print("⑤ 截止前 7 天的每日检查：" + (f"全部单位已通过，已汇总全县 {compiled.get('bodies')} 个单位的报告。"
-                                           if compiled.get("compiled") else "尚有单位未通过，未汇总。"))
+    compiled = r.compiled
+    out.print("⑤ 截止前 7 天的每日检查：" + (f"全部单位已通过，已汇总全县 {len(compiled.bodies)} 个单位的报告。"
+                                           if compiled and compiled.compiled else "尚有单位未通过，未汇总。"))
 
     from cli.memory import status as status_cmd
 
@@ -144,19 +149,19 @@ def demo(
         pass
     notices = sorted((root / "notices").glob("*.json"))
     out.print(f"\n通知 {len(notices)} 条：{root / 'notices'}（每条一个 JSON 文件）")
-    for f in (compiled.get("files") or []):
+    for f in (compiled.paths(root) if compiled else []):
         out.print(f"全县汇总：{f}")
     out.print(f"报告原件（按 SHA-256 保存）：{root / 'files'}；已处理的收件：{inbox / '.done'}")
     out.print(f"数据库：{root / 'nianbao.db'}；之后可运行 nianbao status --json --dir {escape(str(root))}")
     out.print(f"用时 {time.monotonic() - started:.0f} 秒。")
 
 
-def _print_results(results: list[dict]) -> None:
+def _print_results(results: list[Brief]) -> None:
     table = Table()
     for col in ("单位", "版本", "结论", "错误", "提醒", "文件"):
         table.add_column(col, overflow="fold")
     for r in results:
-        verdict = "[green]通过[/green]" if r["verdict"] == "accepted" else "[red]退回[/red]"
-        table.add_row(r["name"] or "（未识别，暂存）", str(r["version"]) if r["code"] else "—", verdict,
-                      str(r["errors"]), str(r["warnings"]), escape(r["file"]))
+        verdict = "[green]通过[/green]" if r.verdict == "accepted" else "[red]退回[/red]"
+        table.add_row(r.name or f"（未识别，{HELD}）", str(r.version) if r.code else "—", verdict,
+                      str(r.errors), str(r.warnings), escape(r.file))
     out.print(table)

@@ -66,6 +66,15 @@ def open_db(s: Settings, migrate: bool = True):
     return session_factory(engine)
 
 
+def open_env(s: Settings):
+    """The service's environment (database, notifier) for a command, with the database's problems
+    said in Chinese."""
+    from notifications.channels import notifier_for
+    from service.env import Env
+
+    return Env(s, open_db(s), notifier_for(s.notice_sink))
+
+
 def _dump(data: object) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
@@ -183,35 +192,32 @@ def cycle_open(
 ) -> None:
     """Open the cycle of a report year with its deadline (no notice is sent: `nianbao run
     open-cycle` does both). A deadline already past is refused unless --confirm-late."""
-    from datetime import UTC, datetime
-
     from db import repo
-    from db.intake import ensure_inbox
     from db.session import session_scope
-    from nianbao.rules.history import local_date
-    from nianbao.workdays import calendar_note
+    from service.cycle import open_cycle
 
     try:
         due = date.fromisoformat(deadline)
         days = [int(x) for x in offsets.split(",")] if offsets else None
     except ValueError:
         raise _fail("截止日期应写作 YYYY-MM-DD，提醒天数写作 14,7,3,1,0。") from None
-    s = settings_for(data_dir)
-    factory = open_db(s)
-    with session_scope(factory) as session:
+    e = open_env(settings_for(data_dir))
+    with session_scope(e.factory) as session:
         try:
             c = repo.county(session, county)
-            cy = repo.open_cycle(session, c, year, due, days if days is not None else s.reminder_offsets, actor(),
-                                 today=local_date(datetime.now(UTC), s.timezone), confirm_late=confirm_late)
-            codes = [b.code for b in repo.bodies(session, c, active_only=True)]
-        except (repo.NotFound, ValueError) as exc:
-            raise _fail(str(exc)) from None
-    inbox = ensure_inbox(s.data_dir, codes)
-    note = calendar_note(s.calendar(), due, cy.reminder_offsets)
-    if note:
-        out.print(f"[yellow]注意：{note}[/yellow]")
-    out.print(f"已开启{c.name}{year}年度报送周期，截止日期 {zh_date(due, weekday=True)}，提前 {cy.reminder_offsets} 天提醒"
-              f"（遇休息日提前到之前的工作日）。收件目录：{inbox.resolve()}")
+            repo.cycle(session, c, year)
+            raise _fail(f"{c.name}{year}年度的报送周期已经存在。")
+        except repo.NotFound:
+            pass
+    opened = open_cycle(e, c.code, year, due, days, e.today(), confirm_late=confirm_late, actor=actor())
+    if opened.refused:
+        raise _fail(opened.refused)
+    if opened.calendar:
+        out.print(f"[yellow]注意：{opened.calendar}[/yellow]")
+    with session_scope(e.factory) as session:
+        offsets_kept = repo.cycle(session, c, year).reminder_offsets
+    out.print(f"已开启{c.name}{year}年度报送周期，截止日期 {zh_date(due, weekday=True)}，提前 {offsets_kept} 天提醒"
+              f"（遇休息日提前到之前的工作日）。收件目录：{Path(opened.inbox).resolve()}")
 
 
 @cycle_app.command("close")
@@ -279,24 +285,24 @@ def import_previous(
 
 def _submit(file, body, year, county, channel, as_json, data_dir, accept: bool) -> None:
     from db import repo
-    from db.intake import submit_file
+    from service.delivery import deliver
+    from service.submission import submit
 
-    s = settings_for(data_dir)
-    factory = open_db(s)
-    # a report handed in at the counter is answered like one from the inbox (an import of last
-    # year's report is not: it was answered last year)
-    after_record = None
-    if not accept:
-        from tasks.intake import routing
-
-        after_record = routing(s.templates_dir, s.notice_sink is not None)
+    e = open_env(settings_for(data_dir))
     try:
-        o = submit_file(factory, s, file, county=county, year=year, body_code=body, channel=channel, actor=actor(),
-                        accept=accept, after_record=after_record)
+        # a report handed in at the counter is answered like one from the inbox (an import of last
+        # year's report is not: it was answered last year)
+        o = submit(e, file, county=county, year=year, body_code=body, channel=channel, actor=actor(), accept=accept)
     except repo.NotFound as exc:
         raise _fail(str(exc)) from None
     if o.created and not accept:
-        _deliver_now(factory, s, o.cycle.id)
+        from datetime import UTC, datetime
+
+        from db.session import session_scope
+
+        with session_scope(e.factory) as s:
+            code = repo.county(s, county).code
+        deliver(e, code, o.cycle.year, datetime.now(UTC))  # a channel down: the next flow run retries
     sub = o.submission
     who = o.body.name if o.body else "（未识别单位，暂存待县政务公开办处理）"
     data = {"body": o.body.code if o.body else None, "version": sub.version, "new": o.created,
@@ -317,16 +323,6 @@ def _submit(file, body, year, county, channel, as_json, data_dir, accept: bool) 
                 if f.severity != "info":
                     out.print(f"  [{'red' if f.severity == 'error' else 'yellow'}]{f.rule}[/] {escape(f.message)}")
     raise typer.Exit(0 if sub.verdict == "accepted" else 1)
-
-
-def _deliver_now(factory, s: Settings, cycle_id: int) -> None:
-    """Send the notices just queued (a channel that is down: the next flow run retries them)."""
-    from datetime import UTC, datetime
-
-    from notifications.channels import notifier_for
-    from notifications.outbox import deliver_due
-
-    deliver_due(factory, notifier_for(s.notice_sink), s.data_dir, datetime.now(UTC), cycle_id=cycle_id)
 
 
 def delta_text(delta: dict) -> str:

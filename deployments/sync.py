@@ -31,10 +31,10 @@ from prefect.exceptions import ObjectNotFound
 from prefect.schedules import Cron, Interval
 from prefect.states import Failed
 
-from db import repo
-from db.session import session_scope
 from flows.cycle import compile_flow, deadline, intake, open_cycle
 from nianbao.settings import Settings, get_settings
+from service.cycle import open_years
+from service.env import env
 
 if TYPE_CHECKING:
     from prefect.runner import Runner
@@ -112,13 +112,6 @@ class SyncReport:
         return "；".join(parts)
 
 
-def open_years(county: str, settings: Settings) -> list[int]:
-    from tasks.context import env
-
-    with session_scope(env(settings).factory) as s:
-        return [cy.year for cy in repo.open_cycles(s, repo.county_by_code(s, county))]
-
-
 async def _flow_names(client: Any, ids: set) -> dict:
     if not ids:
         return {}
@@ -135,7 +128,7 @@ async def sync(county: str, *, pool: str | None = SERVED, runner: Runner | None 
     does not serve yet is registered with it (on start: all of them); `refresh` applies every
     wanted deployment again (new schedules from the settings)."""
     settings = settings or get_settings()
-    report = SyncReport(years=await anyio.to_thread.run_sync(open_years, county, settings))
+    report = SyncReport(years=await anyio.to_thread.run_sync(open_years, env(settings), county))
     registered = registered if registered is not None else set()
     want = await wanted(county, report.years, settings, pool)
     async with get_client() as client:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -10,6 +11,11 @@ from prefect import flow, get_run_logger
 from prefect.exceptions import FailedRun
 from prefect.states import Failed
 
+from notifications.outbox import Delivery
+from service.county_report import Compiled
+from service.cycle import Opened
+from service.deadline import DeadlineCheck
+from service.submission import Brief
 from tasks import artifacts
 from tasks.cycle import (
     compile_cycle,
@@ -18,7 +24,7 @@ from tasks.cycle import (
     queue_kickoff,
     record_cycle,
 )
-from tasks.intake import process_file, queue_office_digest, scan_inbox
+from tasks.inbox import process_file, queue_office_digest, scan_inbox
 from tasks.notify import deliver
 
 
@@ -42,73 +48,98 @@ def _refuse(message: str) -> Any:
     return Failed(message=message)
 
 
+@dataclass
+class OpenCycleRun:
+    opened: Opened
+    queued: int  # kickoff notices queued (one per channel)
+    delivery: Delivery
+
+
+@dataclass
+class IntakeRun:
+    files: list[Brief]
+    digested: int  # submissions the office's digest covers
+    delivery: Delivery
+    skipped: str | None = None  # why this cycle took nothing from the inbox
+
+    @property
+    def new(self) -> list[Brief]:
+        return [f for f in self.files if f.created]
+
+
+@dataclass
+class DeadlineRun:
+    check: DeadlineCheck
+    delivery: Delivery
+    compiled: Compiled | None = None  # when the last body passed and the county's report was made
+
+
 @flow(name="open-cycle", flow_run_name="open-cycle-{county}-{year}")
 def open_cycle(county: str, year: int, deadline: date, reminder_offsets: list[int] | None = None,
-               as_of: datetime | None = None, confirm_late: bool = False) -> dict[str, Any]:
+               as_of: datetime | None = None, confirm_late: bool = False) -> OpenCycleRun:
     """Open the cycle and send every active body the kickoff notice with the blank template. A
     deadline already past is refused unless `confirm_late`."""
     log = get_run_logger()
     opened = record_cycle(county, year, deadline, reminder_offsets, as_of=as_of, confirm_late=confirm_late)
-    if opened.get("refused"):
-        return _refuse(opened["refused"])
-    if opened["calendar"]:
-        log.warning(opened["calendar"])
-    log.info("收件目录：%s（每个单位一个子目录，以单位代码命名）", opened["inbox"])
+    if opened.refused:
+        return _refuse(opened.refused)
+    if opened.calendar:
+        log.warning(opened.calendar)
+    log.info("收件目录：%s（每个单位一个子目录，以单位代码命名）", opened.inbox)
     queued = queue_kickoff(county, year, as_of)
     sent = deliver(county, year, as_of)
     publish_cycle_table(county, year, as_of)
-    return {"queued": queued, **opened, **sent}
+    return OpenCycleRun(opened, queued, sent)
 
 
 @flow(name="intake", flow_run_name="intake-{county}-{year}")
-def intake(county: str, year: int, as_of: datetime | None = None) -> dict[str, Any]:
+def intake(county: str, year: int, as_of: datetime | None = None) -> IntakeRun:
     """New files from the inbox: stored, checked, recorded, and the bodies and the office told
     (the office in one digest per run)."""
     log = get_run_logger()
     scan = scan_inbox(county, year)
-    if scan["skipped"]:
-        log.info(scan["skipped"])
-    files = scan["files"]
-    bar = artifacts.progress_start(artifacts.key("intake", county, year), f"收件 {len(files)} 个文件")
+    if scan.skipped:
+        log.info(scan.skipped)
+    bar = artifacts.progress_start(artifacts.key("intake", county, year), f"收件 {len(scan.files)} 个文件")
     results = []
-    for i, f in enumerate(files, 1):
-        label = f"{f['code'] or 'unassigned'}-{i}"
-        results.append(process_file(f["path"], f["code"], county, year, label=label, as_of=as_of))
-        artifacts.progress(bar, 100.0 * i / len(files))
+    for i, f in enumerate(scan.files, 1):
+        results.append(process_file(f, county, year, label=f"{f.code or 'unassigned'}-{i}", as_of=as_of))
+        artifacts.progress(bar, 100.0 * i / len(scan.files))
     digested = queue_office_digest(county, year)
     sent = deliver(county, year, as_of)
     publish_cycle_table(county, year, as_of)
-    new = [r for r in results if r["created"]]
-    log.info("收件 %d 个文件：新登记 %d，重复 %d；通知已发 %d，失败 %d", len(results), len(new),
-             len(results) - len(new), sent["sent"], sent["failed"])
-    return {"files": len(results), "new": len(new), "results": results, "digested": digested, **sent}
+    run = IntakeRun(results, digested, sent, scan.skipped)
+    log.info("收件 %d 个文件：新登记 %d，重复 %d；通知已发 %d，失败 %d", len(results), len(run.new),
+             len(results) - len(run.new), sent.sent, sent.failed)
+    return run
 
 
 @flow(name="deadline", flow_run_name="deadline-{county}-{year}")
-def deadline(county: str, year: int, as_of: datetime | None = None) -> dict[str, Any]:
+def deadline(county: str, year: int, as_of: datetime | None = None) -> DeadlineRun:
     """Daily: on working days, reminders before the deadline, overdue notices and the office's
-    escalation after it; when the last body has passed, the county's tables are compiled."""
+    escalation after it; when the last body has passed, the county's report is compiled."""
     log = get_run_logger()
-    out = queue_deadline_notices(county, year, as_of)
-    out.update(deliver(county, year, as_of))
+    check = queue_deadline_notices(county, year, as_of)
+    run = DeadlineRun(check, deliver(county, year, as_of))
     publish_cycle_table(county, year, as_of)
-    if not out["workday"]:
+    if not check.workday:
         log.info("今天不是工作日：不发提醒和催报。")
     else:
-        log.info("提醒 %d 条，催报 %d 条%s", out["reminders"], out["overdue"], "，已向县政务公开办通报" if out["escalation"] else "")
-    if out["all_accepted"] and out["state"] == "open":
-        out["compile"] = compile_flow(county, year, as_of=as_of)
-    return out
+        log.info("提醒 %d 条，催报 %d 条%s", check.reminders, check.overdue,
+                 "，已向县政务公开办通报" if check.escalation else "")
+    if check.all_accepted and check.state == "open":
+        run.compiled = compile_flow(county, year, as_of=as_of)
+    return run
 
 
 @flow(name="compile", flow_run_name="compile-{county}-{year}")
 def compile_flow(county: str, year: int, allow_missing: bool = False, reason: str | None = None,
-                 as_of: datetime | None = None) -> Any:
-    """The county's summed tables — refused (summary.coverage) while a body has no accepted report,
+                 as_of: datetime | None = None) -> Compiled:
+    """The county's report — refused (summary.coverage) while a body has no accepted report,
     unless the office overrides with a reason."""
-    result = compile_cycle(county, year, allow_missing, reason)
+    done = compile_cycle(county, year, allow_missing, reason)
     deliver(county, year, as_of)
     publish_cycle_table(county, year, as_of)
-    if not result["compiled"]:
-        return _refuse(result["message"])
-    return result
+    if not done.compiled:
+        return _refuse(done.message)
+    return done

@@ -15,13 +15,15 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import migrate, repo
-from db.intake import submit_file
 from db.models import AuditEvent, Base, Body, Submission
 from db.session import make_engine, session_factory, session_scope
 from nianbao.bodies import RosterError, load_roster
 from nianbao.generate import ReportSpec, balanced_table3, write_txt
 from nianbao.settings import Settings
+from notifications.channels import notifier_for
 from notifications.urls import url_problem
+from service.env import Env
+from service.submission import submit
 from tests.conftest import ROSTER, SEEDS, needs_shared
 
 JAN = datetime(2025, 1, 10, 9, 0, tzinfo=UTC)  # before the deadline
@@ -35,7 +37,8 @@ class Memory:
 
     def submit(self, path: Path, body: str | None = None, **kw):
         kw.setdefault("received_at", JAN)
-        return submit_file(self.factory, self.settings, path, body_code=body, **kw)
+        kw.setdefault("notify", False)  # the outbox has tests of its own
+        return submit(Env(self.settings, self.factory, notifier_for(None)), path, body_code=body, **kw)
 
     def session(self):
         return session_scope(self.factory)

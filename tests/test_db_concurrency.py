@@ -23,8 +23,10 @@ BODIES = {"guanting": "巨鹿县官亭镇人民政府", "wanghuzhai": "巨鹿县
 
 def _worker(url: str, data_dir: str, jobs: list[tuple[str, str]], barrier) -> list[tuple[str, int, bool]]:
     """Runs in a fresh process: submit each (file, body) and say what became of it."""
-    from db.intake import submit_file
     from nianbao.settings import Settings
+    from notifications.channels import notifier_for
+    from service.env import Env
+    from service.submission import submit
 
     engine = make_engine(url)
     factory = session_factory(engine)
@@ -32,8 +34,8 @@ def _worker(url: str, data_dir: str, jobs: list[tuple[str, str]], barrier) -> li
     barrier.wait(timeout=120)
     out = []
     for path, body in jobs:
-        o = submit_file(factory, settings, Path(path), body_code=body, channel="inbox", actor="test-worker",
-                        received_at=datetime(2025, 1, 20, tzinfo=UTC))
+        o = submit(Env(settings, factory, notifier_for(None)), Path(path), body_code=body, channel="inbox",
+                   actor="test-worker", received_at=datetime(2025, 1, 20, tzinfo=UTC), notify=False)
         out.append((body, o.submission.version, o.created))
     engine.dispose()
     return out

@@ -66,7 +66,7 @@ def county(tmp_path, monkeypatch, http_receiver, smtp_server):
     from db import migrate, repo
     from nianbao.bodies import load_roster
     from notifications.urls import url_problem
-    from tasks.context import env
+    from service.env import env
 
     migrate.upgrade(get_settings().db_url())
     with session_scope(env().factory) as s:
@@ -81,7 +81,7 @@ def _drop(data: Path, code: str | None, src: Path, name: str | None = None) -> P
 
 
 def _notices(**where):
-    from tasks.context import env
+    from service.env import env
 
     with session_scope(env().factory) as s:
         q = select(Notice)
@@ -97,7 +97,7 @@ def _keys(receiver) -> list[str]:
 @needs_shared
 def test_a_cycle_over_real_channels(county, http_receiver, smtp_server):
     r = run(open_cycle, deadline=DEADLINE, as_of=KICKOFF)
-    assert r["queued"] == 17 + 1 and r["sent"] == 4  # 17 bodies, 官亭镇 twice; 13 have no contact
+    assert r.queued == 17 + 1 and r.delivery.sent == 4  # 17 bodies, 官亭镇 twice; 13 have no contact
     kickoff_mail = smtp_server.messages[0]
     assert "2025年1月31日" in kickoff_mail["subject"]
     (att,) = list(kickoff_mail.iter_attachments())
@@ -110,9 +110,9 @@ def test_a_cycle_over_real_channels(county, http_receiver, smtp_server):
         (src,) = SEEDS.glob(f"{n}_*.txt")
         _drop(county, code, src)
     r = run(intake, as_of=FIRST)
-    assert r["files"] == 5 and r["new"] == 5
-    by_body = {x["code"]: x for x in r["results"]}
-    assert by_body["wanghuzhai"]["verdict"] == "rejected" and by_body[None]["code"] is None
+    assert len(r.files) == 5 and len(r.new) == 5
+    by_body = {x.code: x for x in r.files}
+    assert by_body["wanghuzhai"].verdict == "rejected" and by_body[None].name is None
 
     posted = {p.path.split("/")[1]: p.json for p in http_receiver.posts[3:]}
     assert "退回" in posted["wanghuzhai"]["title"] and "2019年试行模板" in posted["wanghuzhai"]["message"]
@@ -133,7 +133,7 @@ def test_a_cycle_over_real_channels(county, http_receiver, smtp_server):
         (src,) = SEEDS.glob(f"{n}_*.txt")
         _drop(county, code, src, name="再次发送.txt")
     r = run(intake, as_of=FIRST + timedelta(hours=1))
-    assert r["files"] == 2 and r["new"] == 0
+    assert len(r.files) == 2 and r.new == []
     assert (len(http_receiver.posts), len(smtp_server.messages), len(_notices())) == before
 
 
@@ -191,7 +191,7 @@ def test_secrets_stay_out_of_prefect_the_database_and_the_logs(county, http_rece
         seen += [log.message for log in client.read_logs()]
     for n in _notices():
         seen += [n.channel, n.last_error or "", n.body, n.subject, n.idempotency_key]
-    from tasks.context import env
+    from service.env import env
 
     with session_scope(env().factory) as s:
         seen += [json.dumps(e.details, ensure_ascii=False) for e in s.scalars(select(AuditEvent))]
@@ -202,11 +202,11 @@ def test_secrets_stay_out_of_prefect_the_database_and_the_logs(county, http_rece
 def test_receiver_down_then_up_every_notice_exactly_once(county, http_receiver):
     http_receiver.stop()
     r = run(open_cycle, deadline=DEADLINE, as_of=KICKOFF)
-    assert r["sent"] == 1 and r["failed"] == 3  # only the mail got through
+    assert r.delivery.sent == 1 and r.delivery.failed == 3  # only the mail got through
     failed = _notices(status="failed", channel="联络员 json")
     assert len(failed) == 3 and all(n.attempts == 1 and n.next_attempt_at for n in failed)
     r = run(intake, as_of=KICKOFF + timedelta(seconds=30))  # still down, and the backoff not over
-    assert r["sent"] == 0
+    assert r.delivery.sent == 0
     http_receiver.start()
     run(intake, as_of=KICKOFF + timedelta(seconds=40))
     assert http_receiver.posts == []  # up, but the backoff is not over: nothing yet
@@ -235,7 +235,7 @@ def test_intake_killed_midway_then_run_again(county, http_receiver, tmp_path):
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env={**os.environ,
                             "PREFECT_API_URL": PREFECT_API_URL.value()}, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
-    from tasks.context import env
+    from service.env import env
 
     recorded = 0
     deadline_at = time.monotonic() + 120
@@ -267,20 +267,20 @@ def test_deadline_reminders_overdue_escalation_and_compile(county, http_receiver
     write_docx(spec, county / "inbox" / "guanting" / "官亭镇.docx")
     run(intake, as_of=FIRST)
     r = run(deadline, as_of=datetime.fromisoformat("2025-01-17T09:00+08:00"))  # 14 days before
-    assert r["reminders"] == 16 and not r["escalation"]  # not 官亭镇: it has passed
-    assert run(deadline, as_of=datetime.fromisoformat("2025-01-20T09:00+08:00"))["reminders"] == 0  # no offset
+    assert r.check.reminders == 16 and not r.check.escalation  # not 官亭镇: it has passed
+    assert run(deadline, as_of=datetime.fromisoformat("2025-01-20T09:00+08:00")).check.reminders == 0  # no offset
     # 3, 1 and 0 days before fall in the Spring Festival holiday (28 Jan – 4 Feb): one reminder on
     # Monday 27 January, the last working day before it
     r = run(deadline, as_of=datetime.fromisoformat("2025-01-27T09:00+08:00"))
-    assert r["reminders"] == 16
+    assert r.check.reminders == 16
     for day in ("2025-01-28", "2025-01-31", "2025-02-01"):  # holiday: nothing, not even overdue
         r = run(deadline, as_of=datetime.fromisoformat(f"{day}T09:00+08:00"))
-        assert (r["workday"], r["reminders"], r["overdue"], r["escalation"]) == (False, 0, 0, False)
+        assert (r.check.workday, r.check.reminders, r.check.overdue, r.check.escalation) == (False, 0, 0, False)
     r = run(deadline, as_of=datetime.fromisoformat("2025-02-05T09:00+08:00"))  # 1st working day after it
-    assert r["overdue"] == 16 and r["escalation"]
-    assert run(deadline, as_of=datetime.fromisoformat("2025-02-05T15:00+08:00"))["overdue"] == 0  # once a day
-    assert run(deadline, as_of=datetime.fromisoformat("2025-02-06T09:00+08:00"))["overdue"] == 0  # every 3
-    assert run(deadline, as_of=datetime.fromisoformat("2025-02-08T09:00+08:00"))["overdue"] == 16  # Saturday: 调休
+    assert r.check.overdue == 16 and r.check.escalation
+    assert run(deadline, as_of=datetime.fromisoformat("2025-02-05T15:00+08:00")).check.overdue == 0  # once a day
+    assert run(deadline, as_of=datetime.fromisoformat("2025-02-06T09:00+08:00")).check.overdue == 0  # every 3
+    assert run(deadline, as_of=datetime.fromisoformat("2025-02-08T09:00+08:00")).check.overdue == 16  # Saturday: 调休
     reminders = _notices(kind="reminder", recipient="wanghuzhai")
     assert len(reminders) == 2 and "2025年1月31日（星期五）" in reminders[1].body
     assert "最后一个工作日" in reminders[1].body and "还有4天" in reminders[1].subject
@@ -293,7 +293,7 @@ def test_deadline_reminders_overdue_escalation_and_compile(county, http_receiver
     state = compile_flow(county="julu", year=YEAR, return_state=True)
     assert state.is_failed() and "summary.coverage" in state.message and "王虎寨镇" in state.message
     r = compile_flow(county="julu", year=YEAR, allow_missing=True, reason="演示：其余单位尚未报送")
-    assert r["compiled"] and len(r["missing"]) == 16
+    assert r.compiled and len(r.missing) == 16
     folder = county / "summary" / "julu-2024"
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     assert [b["code"] for b in summary["bodies"]] == ["guanting"]
@@ -312,7 +312,7 @@ def test_deadline_reminders_overdue_escalation_and_compile(county, http_receiver
         (md, *_) = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["compile-julu-2024"])),
                                          sort=ArtifactSort.CREATED_DESC)
     assert "本年新收政府信息公开申请" in md.data and "file://" in md.data and "经批准缺报 16 个" in md.data
-    from tasks.context import env
+    from service.env import env
 
     with session_scope(env().factory) as s:
         (override,) = s.scalars(select(AuditEvent).where(AuditEvent.action == "compile.override"))
@@ -324,7 +324,7 @@ def test_a_cycle_opened_after_its_deadline_is_refused_unless_confirmed(county):
     assert state.is_failed() and "已经过去" in state.message and "--confirm-late" in state.message
     assert _notices() == []  # nothing opened, nobody told
     r = run(open_cycle, deadline=DEADLINE, confirm_late=True)
-    assert r["late"] and r["queued"] == 18
+    assert r.opened.late and r.queued == 18
     assert all("截止日期已过" in n.body for n in _notices(kind="kickoff"))
     for _ in range(2):  # the first deadline run, then another the same day
         run(deadline)
@@ -377,5 +377,5 @@ def test_the_office_report_counts_or_not_by_setting(county, monkeypatch):
         monkeypatch.setenv("NIANBAO_INCLUDE_OFFICE_REPORT", str(include).lower())
         get_settings.cache_clear()
         r = compile_cycle.fn("julu", YEAR, allow_missing=True, reason="测试")
-        summary = json.loads((Path(r["folder"]) / "summary.json").read_text(encoding="utf-8"))
+        summary = json.loads((Path(r.folder) / "summary.json").read_text(encoding="utf-8"))
         assert sorted(b["code"] for b in summary["bodies"]) == codes

@@ -1,9 +1,10 @@
-"""What every task needs, built once per process from the settings (NIANBAO_*): the database
+"""What every use case needs, built once per process from the settings (NIANBAO_*): the database
 session factory and the notifier. Nothing here is a flow parameter: the database URL and the
 channels' URLs are secrets and stay out of Prefect's records."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -35,6 +36,10 @@ class Env:
     def local_today(self, now: datetime) -> date:
         return local_date(now, self.settings.timezone)
 
+    def today(self, as_of: datetime | str | None = None) -> date:
+        """The county's date now, or at the moment a rehearsal or test says it is."""
+        return self.local_today(now_or(as_of))
+
 
 @lru_cache(maxsize=4)
 def _env(settings_json: str) -> Env:
@@ -50,8 +55,6 @@ def env(settings: Settings | None = None) -> Env:
     data = s.model_dump(mode="json")
     if s.database_url is not None:
         data["database_url"] = s.database_url.get_secret_value()
-    import json
-
     return _env(json.dumps(data, sort_keys=True))
 
 

@@ -1,0 +1,51 @@
+"""The county office's digest of an intake: every report recorded since the last digest, and the
+files held because they name no body — one notice per intake."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from db import repo
+from db.models import AuditEvent, Submission
+from db.session import session_scope
+from nianbao.labels import verdict
+from notifications import compose
+from notifications.outbox import enqueue
+from service.env import Env
+
+
+def intake_digest(e: Env, county_code: str, year: int) -> int:
+    """Queue the digest of everything recorded since the last one (a re-run after a crash still
+    reports what the crashed run recorded); how many submissions it covers."""
+    with session_scope(e.factory) as s:
+        c = repo.county_by_code(s, county_code)
+        cy = repo.cycle(s, c, year)
+        marks = s.scalars(select(AuditEvent.details).where(AuditEvent.cycle_id == cy.id,
+                                                          AuditEvent.action == "digest.intake"))
+        since = max((m.get("up_to", 0) for m in marks), default=0)
+        new = list(s.scalars(select(Submission).where(Submission.cycle_id == cy.id, Submission.id > since,
+                                                      Submission.channel != "import").order_by(Submission.id)))
+        if not new:
+            return 0
+        names = {b.id: b.name for b in repo.bodies(s, c)}
+        received = [{"name": names[x.body_id], "version": x.version, "verdict": x.verdict,
+                     "verdict_zh": verdict(x.verdict), "errors": x.errors, "warnings": x.warnings}
+                    for x in new if x.body_id is not None]
+        held = [{"file": x.original_name,
+                 "reasons": [f.message for f in x.findings if f.rule.startswith("identity.")] or ["报告未写明单位"]}
+                for x in new if x.body_id is None]
+        accepted = repo.accepted_latest(s, cy)
+        active = repo.bodies(s, c, active_only=True)
+        n_rejected = sum(1 for r in received if r["verdict"] == "rejected")
+        headline = (f"收到{len(received)}份报告，通过{len(received) - n_rejected}份，退回{n_rejected}份" if received
+                    else "")
+        if held:
+            headline += ("；另有" if received else "收到") + f"{len(held)}份无法确定报送单位的文件"
+        draft = compose.digest(c, cy, f"intake:up-to:{new[-1].id}", headline, received=received, unassigned=held,
+                               accepted_count=sum(1 for b in active if b.id in accepted), total=len(active),
+                               rules=sorted({f.rule for x in new for f in x.findings if f.severity == "error"}),
+                               templates_dir=e.settings.templates_dir)
+        enqueue(s, draft, sink=e.sink)
+        repo.audit(s, f"flow:intake:{county_code}", "digest.intake", "cycle", cy.id, cycle_id=cy.id,
+                   up_to=new[-1].id, submissions=len(new))
+        return len(new)

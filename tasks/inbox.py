@@ -1,0 +1,41 @@
+"""Intake's tasks: scan the inbox, take each file (one task run per file: store → check → record
+→ answer → move to inbox/.done/), the office's digest."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from prefect import task
+
+from service import inbox
+from service.digest import intake_digest
+from service.env import env, now_or
+from service.inbox import InboxFile, InboxScan
+from service.submission import Brief
+from tasks import artifacts
+
+
+@task(name="scan-inbox")
+def scan_inbox(county_code: str, year: int) -> InboxScan:
+    return inbox.scan(env(), county_code, year)
+
+
+@task(name="check-file", task_run_name="check-{label}")
+def process_file(item: InboxFile, county_code: str, year: int, label: str = "file",
+                 as_of: datetime | str | None = None) -> Brief:
+    """One inbox file taken; a new submission gets its findings page in the UI."""
+    done = inbox.take(env(), item, county_code, year, now_or(as_of))
+    if done.created:
+        sub = done.submission
+        who = done.body.code if done.body else "unassigned"
+        title = (f"{done.body.name} 第{sub.version}版审核结果" if done.body
+                 else f"未识别单位的来件《{sub.original_name}》（暂存，待县政务公开办认定）")
+        artifacts.markdown(artifacts.key("submission", county_code, year, who,
+                                         f"v{sub.version}" if done.body else sub.id),
+                           artifacts.submission_markdown(done.body.name if done.body else None, sub), title)
+    return done.brief(item.name)
+
+
+@task(name="office-digest")
+def queue_office_digest(county_code: str, year: int) -> int:
+    return intake_digest(env(), county_code, year)
