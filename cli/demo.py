@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from nianbao.labels import HELD
+from nianbao.labels import HELD, verdict_markup
 
 if TYPE_CHECKING:
     from service.submission import Brief
@@ -161,7 +161,6 @@ def _print_results(results: list[Brief]) -> None:
     for col in ("单位", "版本", "结论", "错误", "提醒", "文件"):
         table.add_column(col, overflow="fold")
     for r in results:
-        verdict = "[green]通过[/green]" if r.verdict == "accepted" else "[red]退回[/red]"
-        table.add_row(r.name or f"（未识别，{HELD}）", str(r.version) if r.code else "—", verdict,
+        table.add_row(r.name or f"（未识别，{HELD}）", str(r.version) if r.code else "—", verdict_markup(r.verdict),
                       str(r.errors), str(r.warnings), escape(r.file))
     out.print(table)

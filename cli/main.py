@@ -14,7 +14,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from nianbao.bodies import Body, Roster, infer_kind, load_roster
-from nianbao.model import SEVERITY_ZH, Severity
+from nianbao.labels import severity, verdict_markup
+from nianbao.model import Severity
 
 app = typer.Typer(
     help="nianbao（年报）: collect, check and compile the county's 政府信息公开工作年度报告.",
@@ -100,8 +101,8 @@ def check(
 
 def _print_result(result) -> None:
     r = result.report
-    verdict = "[green]通过 accepted[/green]" if result.verdict == "accepted" else "[red]退回 rejected[/red]"
-    out.print(f"{result.path}\n单位：{r.body if r else '—'}  年度：{r.year if r else '—'}  模板：{r.template if r else '—'}  结论：{verdict}")
+    out.print(f"{result.path}\n单位：{r.body if r else '—'}  年度：{r.year if r else '—'}  模板：{r.template if r else '—'}  "
+              f"结论：{verdict_markup(result.verdict)}")
     if not result.findings:
         out.print("没有发现问题。")
         return
@@ -111,7 +112,7 @@ def _print_result(result) -> None:
     table.add_column("问题与位置", overflow="fold")
     for f in result.findings:
         style = {Severity.ERROR: "red", Severity.WARNING: "yellow"}.get(f.severity, "")
-        table.add_row(f"[{style}]{SEVERITY_ZH[f.severity]}[/{style}]", f.rule, escape(f.message))
+        table.add_row(f"[{style}]{severity(f.severity)}[/{style}]", f.rule, escape(f.message))
     out.print(table)
 
 
@@ -134,7 +135,7 @@ def _check_dir(folder: Path, year: int, county: str | None, ros: Roster | None, 
         for col in ("文件", "单位", "结论", "错误", "提醒", "主要问题"):
             table.add_column(col, overflow="fold")
         for r in results:
-            verdict = "[green]通过[/green]" if r.verdict == "accepted" else "[red]退回[/red]"
+            verdict = verdict_markup(r.verdict)
             main = "、".join(dict.fromkeys(f.rule for f in r.errors or r.warnings))
             table.add_row(escape(str(Path(r.path).relative_to(folder))), escape((r.report.body if r.report else "—") or "—"), verdict,
                           str(len(r.errors)), str(len(r.warnings)), main)

@@ -16,7 +16,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from nianbao.labels import channel as channel_label
-from nianbao.labels import cycle_state, notice, verdict
+from nianbao.labels import cycle_state, notice, verdict, verdict_markup
+from nianbao.model import Severity
 from nianbao.settings import Settings, get_settings
 from nianbao.workdays import zh_date
 
@@ -308,7 +309,7 @@ def _submit(file, body, year, county, channel, as_json, data_dir, accept: bool) 
     data = {"body": o.body.code if o.body else None, "version": sub.version, "new": o.created,
             "verdict": sub.verdict, "errors": sub.errors, "warnings": sub.warnings, "sha256": sub.sha256,
             "delta": sub.delta,
-            "findings": [{"rule": f.rule, "severity": f.severity, "message": f.message} for f in sub.findings]}
+            "findings": [f.to_domain().to_json() for f in sub.findings]}
     if as_json:
         _dump(data)
     else:
@@ -320,8 +321,9 @@ def _submit(file, body, year, county, channel, as_json, data_dir, accept: bool) 
             if sub.delta:
                 out.print(delta_text(sub.delta))
             for f in sub.findings:
-                if f.severity != "info":
-                    out.print(f"  [{'red' if f.severity == 'error' else 'yellow'}]{f.rule}[/] {escape(f.message)}")
+                if f.severity != Severity.INFO:
+                    colour = "red" if f.severity == Severity.ERROR else "yellow"
+                    out.print(f"  [{colour}]{f.rule}[/] {escape(f.message)}")
     raise typer.Exit(0 if sub.verdict == "accepted" else 1)
 
 
@@ -368,13 +370,9 @@ def status(
     table = Table(title=f"{cyd['county']}{cyd['year']}年度 · 截止 {zh_date(due, weekday=True)} · {cycle_state(cyd['state'])}")
     for col in ("代码", "单位", "版本", "结论", "错误", "提醒", "最近通知"):
         table.add_column(col, overflow="fold")
-    colour = {"accepted": "green", "rejected": "red"}
     for r in data["bodies"]:
         n = r["last_notice"]
-        label = verdict(r["verdict"])
-        if r["verdict"] in colour:
-            label = f"[{colour[r['verdict']]}]{label}[/]"
-        table.add_row(r["code"], r["name"], str(r["versions"]), label, str(r["errors"]),
+        table.add_row(r["code"], r["name"], str(r["versions"]), verdict_markup(r["verdict"]), str(r["errors"]),
                       str(r["warnings"]), notice(n["kind"], n["status"]) if n else "—")
     out.print(table)
     done = sum(1 for r in data["bodies"] if r["verdict"] == "accepted")
@@ -392,7 +390,7 @@ def _body_history(s, cy, b) -> dict:
         {"version": v.version, "received_at": v.received_at.isoformat(), "channel": v.channel,
          "file": v.original_name, "sha256": v.sha256, "verdict": v.verdict, "errors": v.errors,
          "warnings": v.warnings, "delta": v.delta,
-         "findings": [{"rule": f.rule, "severity": f.severity, "message": f.message} for f in v.findings]}
+         "findings": [f.to_domain().to_json() for f in v.findings]}
         for v in repo.versions(s, cy, b)]}
 
 

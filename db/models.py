@@ -26,6 +26,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from nianbao import model as domain
+
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -166,6 +168,12 @@ class Finding(Base):
     message: Mapped[str] = mapped_column(Text)
 
     submission: Mapped[Submission] = relationship(back_populates="findings")
+
+    def to_domain(self) -> domain.Finding:
+        """The finding as the domain has it: one shape (`to_json()`) wherever a finding is shown."""
+        loc = domain.Location(section=self.section, table=self.table_key, row=self.row_key, column=self.column_key,
+                              page=self.page, paragraph=self.paragraph, line=self.line)
+        return domain.Finding(self.rule, domain.Severity(self.severity), self.message, loc, dict(self.values or {}))
 
 
 class Notice(Base):

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from db.files import StoredFile
 from db.models import AuditEvent, Body, County, Cycle, Finding, Notice, Submission, utcnow
 from nianbao import bodies as domain
-from nianbao.model import Report
+from nianbao.model import Report, Severity
 from nianbao.workdays import zh_date
 
 # ---- audit ----------------------------------------------------------------------------------
@@ -59,7 +59,7 @@ def accepted_latest(session: Session, cy: Cycle) -> dict[int, Submission]:
     rows = session.scalars(select(Submission).where(Submission.cycle_id == cy.id, Submission.verdict == "accepted",
                                                     Submission.body_id.is_not(None))
                            .order_by(Submission.body_id, Submission.version))
-    return {s.body_id: s for s in rows}
+    return {s.body_id: s for s in rows if s.body_id is not None}
 
 
 def import_roster(session: Session, roster: domain.Roster, actor: str) -> dict[str, int]:
@@ -87,12 +87,12 @@ def import_roster(session: Session, roster: domain.Roster, actor: str) -> dict[s
         if code not in incoming and b.active:
             b.active = False
             deactivated += 1
-    for b in roster.bodies:
-        row = existing.get(b.code)
-        fields = {"name": b.name, "kind": b.kind, "aliases": list(b.aliases), "contacts": list(b.contacts),
-                  "active": b.active}
+    for listed in roster.bodies:
+        row = existing.get(listed.code)
+        fields = {"name": listed.name, "kind": listed.kind, "aliases": list(listed.aliases),
+                  "contacts": list(listed.contacts), "active": listed.active}
         if row is None:
-            session.add(Body(county_id=c.id, code=b.code, **fields))
+            session.add(Body(county_id=c.id, code=listed.code, **fields))
             created += 1
         elif any(getattr(row, k) != v for k, v in fields.items()):
             for k, v in fields.items():
@@ -230,21 +230,21 @@ def record_submission(session: Session, cycle_id: int, body_id: int | None, stor
         lock_row(session, Body, body_id, "updated_at")
     else:
         lock_row(session, Cycle, cycle_id, "state")  # unassigned files queue on the cycle
-    cy = session.get(Cycle, cycle_id)
-    body = session.get(Body, body_id) if body_id is not None else None
+    cy = session.get_one(Cycle, cycle_id)
+    body = session.get_one(Body, body_id) if body_id is not None else None
     existing = by_sha(session, cy, body, stored.sha256)
     if existing is not None:
         return existing, False
     findings = [_finding_row(f) for f in result.findings]
-    errors = sum(1 for f in findings if f.severity == "error")
-    warnings = sum(1 for f in findings if f.severity == "warning")
+    errors = sum(1 for f in findings if f.severity == Severity.ERROR)
+    warnings = sum(1 for f in findings if f.severity == Severity.WARNING)
     version, delta = 0, None
     if body is not None:
         prev = latest(session, cy, body)
         version = (prev.version if prev else 0) + 1
         if prev is not None:
-            before = {finding_key(f) for f in prev.findings if f.severity != "info"}
-            now = {finding_key(f) for f in findings if f.severity != "info"}
+            before = {finding_key(f) for f in prev.findings if f.severity != Severity.INFO}
+            now = {finding_key(f) for f in findings if f.severity != Severity.INFO}
             delta = {"against": prev.version, "fixed": sorted(before - now), "new": sorted(now - before),
                      "remaining": sorted(before & now)}
     sub = Submission(cycle_id=cy.id, body_id=body.id if body else None, version=version, channel=channel,
@@ -292,7 +292,7 @@ def history_for(session: Session, cy: Cycle, body: Body | None, received_at: dat
             Submission.cycle_id == prev_cycle.id, Submission.body_id == body.id, Submission.verdict == "accepted",
             Submission.report.is_not(None)).order_by(Submission.version.desc()).limit(1))
         if accepted is not None:
-            h.previous = Report.from_json(accepted.report)
+            h.previous = Report.from_json(accepted.report or {})
     # the newest report of every other body this cycle
     newest = (select(Submission.body_id, func.max(Submission.version).label("v"))
               .where(Submission.cycle_id == cy.id, Submission.body_id.is_not(None), Submission.body_id != body.id)
@@ -301,8 +301,8 @@ def history_for(session: Session, cy: Cycle, body: Body | None, received_at: dat
                            .join(newest, (newest.c.body_id == Submission.body_id) & (newest.c.v == Submission.version))
                            .where(Submission.cycle_id == cy.id, Submission.report.is_not(None)))
     h.others = {name: Report.from_json(report) for name, report in rows}
-    h.accepted_before = session.scalar(select(func.count()).select_from(Submission).where(
-        Submission.cycle_id == cy.id, Submission.body_id == body.id, Submission.verdict == "accepted")) > 0
+    h.accepted_before = (session.scalar(select(func.count()).select_from(Submission).where(
+        Submission.cycle_id == cy.id, Submission.body_id == body.id, Submission.verdict == "accepted")) or 0) > 0
     return h
 
 
@@ -317,7 +317,7 @@ def last_notice(session: Session, cy: Cycle, body: Body | None) -> Notice | None
 
 def status(session: Session, cy: Cycle) -> dict[str, Any]:
     """The cycle's status: one line per active body (verdict null where nothing was received)."""
-    c = session.get(County, cy.county_id)
+    c = session.get_one(County, cy.county_id)
     out_bodies = []
     for b in bodies(session, c, active_only=True):
         last = latest(session, cy, b)

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from nianbao.template import flat
 
@@ -108,7 +109,8 @@ def load_roster(path: str | Path, url_problem: Callable[[str], str | None] | Non
     p = Path(path)
     text = p.read_text(encoding="utf-8-sig")
     suffix = p.suffix.lower()
-    code, office = "", {}
+    code: str = ""
+    office: dict[str, Any] = {}
     if suffix in (".yaml", ".yml"):
         county, parents, entries, code, office = _yaml_entries(text)
     elif suffix == ".csv":
@@ -153,7 +155,7 @@ def _yaml_entries(text: str) -> tuple[str, tuple[str, ...], list[tuple[int | Non
 
 
 def _csv_entries(text: str) -> list[tuple[int | None, dict]]:
-    entries = []
+    entries: list[tuple[int | None, dict]] = []
     for i, r in enumerate(csv.DictReader(text.splitlines()), 2):
         split = lambda v: [x.strip() for x in (v or "").split("|") if x.strip()]  # noqa: E731
         contacts = []

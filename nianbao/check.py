@@ -46,10 +46,7 @@ class Result:
             "body": r.body if r else None,
             "year": r.year if r else None,
             "template": r.template if r else None,
-            "findings": [
-                {"rule": f.rule, "severity": str(f.severity), "message": f.message, "location": f.location.to_json()}
-                for f in self.findings
-            ],
+            "findings": [f.to_json() for f in self.findings],
         }
 
 

@@ -17,7 +17,7 @@ def _add(a: Any, b: Any) -> Any:
 
 def sum_tables(reports: list[Report]) -> dict[str, Any]:
     """{"table2", "table3", "table4"} in the report's keys, each cell the sum over `reports`."""
-    t2 = {k: ([0, 0, 0] if k in TABLE2_LIST_KEYS else 0) for k in empty_table2()}
+    t2: dict[str, Any] = {k: ([0, 0, 0] if k in TABLE2_LIST_KEYS else 0) for k in empty_table2()}
     t3 = {k: [0] * 7 for k in TABLE3_KEYS}
     t4 = [0] * 15
     for r in reports:

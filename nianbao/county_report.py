@@ -6,13 +6,14 @@ where every figure came from)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nianbao.consolidate import sum_tables
 from nianbao.generate import ReportSpec, write_docx
-from nianbao.model import Report
+from nianbao.model import Finding, Number, Report
 from nianbao.template import (
     TABLE2_LIST_KEYS,
     TABLE2_ROWS,
@@ -34,7 +35,7 @@ class Contribution:
     version: int
     sha256: str
     report: Report
-    warnings: tuple[dict[str, str], ...] = field(default=())  # {"rule", "message"} accepted with it
+    warnings: tuple[Finding, ...] = field(default=())  # accepted with it
 
 
 def summary_json(county: str, year: int, parts: list[Contribution]) -> dict[str, Any]:
@@ -120,14 +121,26 @@ _OUTCOMES = (
 )
 
 
+def _table2_cell(key: str, i: int | None) -> Callable[[Report], Any]:
+    def get(r: Report) -> Any:
+        return r.table2[key] if i is None else r.table2[key][i]
+
+    return get
+
+
+def _known_sum(values: Iterable[Number]) -> Number:
+    """The sum, or None when a figure is unknown (never silently smaller)."""
+    vals = list(values)
+    return None if None in vals else sum(v for v in vals if v is not None)
+
+
 def figure_columns() -> list[tuple[str, str, Any]]:
     """Every figure of a report as (heading, table, accessor) — the per-body sheet's columns."""
     cols: list[tuple[str, str, Any]] = []
     for row in TABLE2_ROWS:
         for i, c in enumerate(row.columns):
-            get = (lambda r, k=row.key, i=i: r.table2[k][i]) if row.key in TABLE2_LIST_KEYS else (
-                lambda r, k=row.key: r.table2[k])
-            cols.append((f"表二·{row.label}·{c.label}", "table2", get))
+            cols.append((f"表二·{row.label}·{c.label}", "table2",
+                         _table2_cell(row.key, i if row.key in TABLE2_LIST_KEYS else None)))
     for row in TABLE3_ROWS:
         for i, c in enumerate(TABLE3_COLUMNS):
             cols.append((f"表三·{row.label}·{c.label}", "table3", lambda r, k=row.key, i=i: r.table3[k][i]))
@@ -181,13 +194,13 @@ def write_county_xlsx(county: str, year: int, parts: list[Contribution], path: P
     wsf.append(["单位", "版本", "规则", "提醒（审核通过时保留的问题）"])
     for p in parts:
         for w in p.warnings:
-            wsf.append([p.name, p.version, w["rule"], w["message"]])
+            wsf.append([p.name, p.version, w.rule, w.message])
 
     wsc = wb.create_sheet("申请办理情况")
     wsc.append(["单位", *[name for name, _ in _OUTCOMES], "结转下年度"])
     for p in parts:
         t3 = p.report.table3
-        wsc.append([p.name, *[sum(t3[k][6] for k in keys) for _, keys in _OUTCOMES], t3["carried_forward"][6]])
+        wsc.append([p.name, *[_known_sum(t3[k][6] for k in keys) for _, keys in _OUTCOMES], t3["carried_forward"][6]])
     chart = BarChart()
     chart.type, chart.grouping, chart.overlap = "bar", "stacked", 100
     chart.title = f"{county}{year}年度各单位政府信息公开申请办理结果"

@@ -174,7 +174,7 @@ def assemble(lines: list[Line], tables: list[tuple[int, Table]] | None = None) -
             blocks.append(lines_to_table(list(pending)))
             pending.clear()
 
-    for i, ln in enumerate(lines + [None]):  # type: ignore[operator]
+    for i, ln in enumerate(lines + [None]):
         while next_table is not None and next_table[0] <= i:
             flush_para()
             flush_table()

@@ -300,7 +300,7 @@ def _table2_grid_2019(spec: ReportSpec) -> list[list[C | None]]:
 
     def vals(label: str, n: int, default: list[Any]) -> list[C | None]:
         got = v.get(label, default)
-        cells: list[C | None] = [C(label)] + [C(_num(x), value=True) for x in got[:n]]
+        cells: list[C | None] = [C(label), *(C(_num(x), value=True) for x in got[:n])]
         if n == 2:
             cells[-1] = C(cells[-1].text, 2, value=True)  # type: ignore[union-attr]
             cells.append(None)
@@ -363,7 +363,7 @@ _T3_LABELS_2021: list[tuple[str, str | None, str | None, str]] = [
 def table3_labels(template: str) -> list[tuple[str, str | None, str | None, str]]:
     if template != "2019":
         return _T3_LABELS_2021
-    out = []
+    out: list[tuple[str, str | None, str | None, str]] = []
     for key, l1, l2, own in _T3_LABELS_2021:
         if key in ("other_no_correction", "other_no_fee"):
             continue
@@ -589,7 +589,7 @@ def _docx_table(d, grid: list[list[C | None]], Cm, Pt, WD_TABLE_ALIGNMENT) -> No
             lines = spec.text.split("\n")
             from docx.text.paragraph import Paragraph as _P
 
-            p = _P(para, None)
+            p = _P(para, None)  # type: ignore[arg-type]  # only runs are added: no story part needed
             for li, line in enumerate(lines):
                 run = p.add_run(line)
                 run.font.size = size
@@ -709,7 +709,7 @@ def blank_template(year: int, path: str | Path) -> Path:
 def expected_report(spec: ReportSpec):
     """The report a reader should get back from this spec's documents (all keys but period)."""
     from nianbao.document import clean_text
-    from nianbao.model import Report, empty_table2
+    from nianbao.model import Number, Report, empty_table2
 
     t2 = empty_table2()
     if spec.template == "2019":
@@ -717,7 +717,7 @@ def expected_report(spec: ReportSpec):
             t2[key] = spec.table2[key]
     else:
         t2 = copy.deepcopy(spec.table2)
-    t3 = copy.deepcopy(spec.table3)
+    t3: dict[str, list[Number]] = copy.deepcopy(spec.table3)  # type: ignore[arg-type]  # the spec holds ints
     if spec.template == "2019":
         for ci in range(7):
             t3["other_other"][ci] = sum(spec.table3[k][ci] for k in ("other_no_correction", "other_no_fee", "other_other"))

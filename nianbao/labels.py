@@ -3,18 +3,26 @@ and verdict, used by the CLI, the Prefect artifacts and the logs alike."""
 
 from __future__ import annotations
 
+from nianbao.model import Severity
+
 VERDICT = {"accepted": "通过", "rejected": "退回", None: "未报送"}
 HELD = "暂存待认定"  # a file whose report names no body of the roster
 CYCLE_STATE = {"open": "进行中", "compiled": "已汇总", "closed": "已关闭"}
 NOTICE_KIND = {"kickoff": "启动通知", "reminder": "提醒", "accepted": "通过通知", "rejected": "退回通知",
                "overdue": "催报", "digest": "汇总通报", "summary": "全县汇总"}
 NOTICE_STATUS = {"queued": "待发送", "sent": "已发送", "failed": "发送失败"}
-SEVERITY = {"error": "错误", "warning": "提醒", "info": "备注"}
+SEVERITY = {Severity.ERROR: "错误", Severity.WARNING: "提醒", Severity.INFO: "备注"}  # a str enum: "error" works too
 SUBMISSION_CHANNEL = {"inbox": "收件目录", "cli": "命令行报送", "import": "往年导入", "mail": "邮件", "upload": "网页上传"}
 
 
 def verdict(value: str | None) -> str:
     return VERDICT.get(value, value or "未报送")
+
+
+def verdict_markup(value: str | None) -> str:
+    """The verdict for a terminal (rich markup): 通过 in green, 退回 in red."""
+    colour = {"accepted": "green", "rejected": "red"}.get(value or "")
+    return f"[{colour}]{verdict(value)}[/{colour}]" if colour else verdict(value)
 
 
 def notice(kind: str, status: str) -> str:
@@ -32,4 +40,4 @@ def channel(value: str) -> str:
 
 
 def severity(value: str) -> str:
-    return SEVERITY.get(value, value)
+    return SEVERITY[Severity(value)] if value in SEVERITY else value

@@ -13,9 +13,6 @@ class Severity(StrEnum):
     INFO = "info"
 
 
-SEVERITY_ZH = {Severity.ERROR: "错误", Severity.WARNING: "提醒", Severity.INFO: "备注"}
-
-
 @dataclass(frozen=True)
 class Location:
     """Where a finding is, as fields (never prose): section "1".."6", table "table2".."table4",

@@ -255,6 +255,8 @@ def _period(preamble: list[Paragraph], sections: dict[str, list[Para]]) -> dict 
             y1, m1, d1 = int(rng["y1"]), int(rng["m1"]), int(rng["d1"])
             y2 = int(rng["y2"]) if rng["y2"] else y1
             m2, d2 = int(rng["m2"]), int(rng["d2"])
+            start: str | None
+            end: str | None
             try:
                 start, end = date(y1, m1, d1).isoformat(), date(y2, m2, d2).isoformat()
             except ValueError:

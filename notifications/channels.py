@@ -376,7 +376,7 @@ def _redacting_factory(previous):
         _FILTER.filter(record)
         return record
 
-    factory._nianbao_redacting = True  # type: ignore[attr-defined]
+    factory._nianbao_redacting = True
     return factory
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from db.models import Body, County, Cycle, Submission
+from nianbao.model import Severity
 from nianbao.rules.history import local_date
 from nianbao.settings import get_settings
 from nianbao.workdays import zh_date as _zh_date
@@ -53,8 +54,8 @@ def kickoff(county: County, cycle: Cycle, body: Body, attachments: list[str], te
 
 def result(county: County, cycle: Cycle, body: Body, sub: Submission, templates_dir: Path | None = None) -> Draft:
     """Accepted (with any warnings) or rejected (every error with its place and how to fix it)."""
-    errors = [f for f in sub.findings if f.severity == "error"]
-    warnings = [f for f in sub.findings if f.severity == "warning"]
+    errors = [f for f in sub.findings if f.severity == Severity.ERROR]
+    warnings = [f for f in sub.findings if f.severity == Severity.WARNING]
     kind = "accepted" if sub.verdict == "accepted" else "rejected"
     context = {"recipient": body.name, "body": body.name, "version": sub.version, "file": sub.original_name,
                "received_zh": zh_date(sub.received_at), "errors": errors, "warnings": warnings, "delta": sub.delta}

@@ -95,7 +95,7 @@ def enqueue(session: Session, draft: Draft, sink: bool = False) -> Queued:
                 session.add(row)
             rows.new += 1
         except IntegrityError:
-            row = session.scalar(select(Notice).where(Notice.idempotency_key == key))
+            row = session.scalars(select(Notice).where(Notice.idempotency_key == key)).one()
         rows.append(row)
     return rows
 
@@ -135,7 +135,7 @@ def deliver_due(factory: sessionmaker[Session], notifier: Notifier, data_dir: Pa
         else:
             reason = notifier.send(url, message)
         with session_scope(factory) as s:
-            n = s.get(Notice, notice_id)
+            n = s.get_one(Notice, notice_id)
             if reason is None:
                 n.status, n.sent_at, n.last_error, n.next_attempt_at = "sent", now, None, None
                 report.sent += 1
@@ -154,9 +154,9 @@ def _claim(factory: sessionmaker[Session], notice_id: int, now: datetime,
             Notice.id == notice_id, Notice.status != "sent",
             or_(Notice.next_attempt_at.is_(None), Notice.next_attempt_at <= now),
         ).values(attempts=Notice.attempts + 1, next_attempt_at=now + CLAIM))
-        if taken.rowcount != 1:
+        if taken.rowcount != 1:  # type: ignore[attr-defined]  # an UPDATE's CursorResult
             return None
-        n = s.get(Notice, notice_id)
+        n = s.get_one(Notice, notice_id)
         message = Message(kind=n.kind, to=n.recipient, subject=n.subject, body=n.body, rules=tuple(n.rules or ()),
                           attachments=tuple(data_dir / a for a in n.attachments or ()), key=n.idempotency_key)
         return message, n.channel, _url_for(s, n)

@@ -8,12 +8,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
+from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
 
 
 @lru_cache(maxsize=4)
 def _env(templates_dir: str | None) -> Environment:
-    loaders = [PackageLoader("notifications", "templates")]
+    loaders: list[BaseLoader] = [PackageLoader("notifications", "templates")]
     if templates_dir:
         loaders.insert(0, FileSystemLoader(templates_dir))
     return Environment(loader=ChoiceLoader(loaders), autoescape=False, trim_blocks=True, lstrip_blocks=True,

@@ -67,9 +67,9 @@ def compile_county_report(e: Env, county_code: str, year: int, *, allow_missing:
         included = [b for b in active if b.id in accepted
                     and (e.settings.include_office_report or b.code != office_body)]
         parts = [Contribution(code=b.code, name=b.name, kind=b.kind, version=accepted[b.id].version,
-                              sha256=accepted[b.id].sha256, report=Report.from_json(accepted[b.id].report),
-                              warnings=tuple({"rule": f.rule, "message": f.message}
-                                             for f in accepted[b.id].findings if f.severity == "warning"))
+                              sha256=accepted[b.id].sha256, report=Report.from_json(accepted[b.id].report or {}),
+                              warnings=tuple(f.to_domain() for f in accepted[b.id].findings
+                                             if f.severity == Severity.WARNING))
                  for b in included]
         rel = Path("summary") / f"{county_code}-{year}"
         folder = e.data_dir / rel

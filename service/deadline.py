@@ -52,7 +52,8 @@ def deadline_check(e: Env, county_code: str, year: int, today: date) -> Deadline
         if today not in cal.overdue_days(cy.deadline, today, e.settings.overdue_every_days)[-1:]:
             return out
         late = cal.workdays_after(cy.deadline, today)
-        missing, rejected = [], []
+        missing: list[str] = []
+        rejected: list[str] = []
         for b in waiting:
             latest = repo.latest(s, cy, b)
             (rejected if latest else missing).append(b.name)

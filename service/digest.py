@@ -9,6 +9,7 @@ from db import repo
 from db.models import AuditEvent, Submission
 from db.session import session_scope
 from nianbao.labels import verdict
+from nianbao.model import Severity
 from notifications import compose
 from notifications.outbox import enqueue
 from service.env import Env
@@ -43,7 +44,7 @@ def intake_digest(e: Env, county_code: str, year: int) -> int:
             headline += ("；另有" if received else "收到") + f"{len(held)}份无法确定报送单位的文件"
         draft = compose.digest(c, cy, f"intake:up-to:{new[-1].id}", headline, received=received, unassigned=held,
                                accepted_count=sum(1 for b in active if b.id in accepted), total=len(active),
-                               rules=sorted({f.rule for x in new for f in x.findings if f.severity == "error"}),
+                               rules=sorted({f.rule for x in new for f in x.findings if f.severity == Severity.ERROR}),
                                templates_dir=e.settings.templates_dir)
         enqueue(s, draft, sink=e.sink)
         repo.audit(s, f"flow:intake:{county_code}", "digest.intake", "cycle", cy.id, cycle_id=cy.id,

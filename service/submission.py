@@ -61,9 +61,9 @@ def answer(session: Session, sub: Submission, e: Env) -> None:
     else received (one digest per intake)."""
     if sub.body_id is None:
         return
-    cycle = session.get(Cycle, sub.cycle_id)
-    county = session.get(County, cycle.county_id)
-    body = session.get(Body, sub.body_id)
+    cycle = session.get_one(Cycle, sub.cycle_id)
+    county = session.get_one(County, cycle.county_id)
+    body = session.get_one(Body, sub.body_id)
     enqueue(session, compose.result(county, cycle, body, sub, e.settings.templates_dir), sink=e.sink)
 
 

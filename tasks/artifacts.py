@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from nianbao.labels import HELD, severity, verdict
+from nianbao.model import Severity
 
 if TYPE_CHECKING:
     from db.models import Submission
@@ -70,7 +71,7 @@ def submission_markdown(body_name: str | None, sub: Submission) -> str:
     if sub.delta:
         lines += [f"与第{sub.delta['against']}版相比：已修正 {len(sub.delta['fixed'])}，新出现 {len(sub.delta['new'])}，"
                   f"仍存在 {len(sub.delta['remaining'])}", ""]
-    for sev in ("error", "warning", "info"):
+    for sev in Severity:
         found = [f for f in sub.findings if f.severity == sev]
         if found:
             lines += [f"## {severity(sev)}（{len(found)}）", ""]

@@ -40,7 +40,7 @@ def test_check_json_and_exit_status():
     data = json.loads(res.stdout)
     assert list(data) == ["verdict", "body", "year", "template", "findings"]
     assert data["verdict"] == "rejected" and data["year"] == 2023 and data["template"] == "2019"
-    assert {"rule", "severity", "message", "location"} == set(data["findings"][0])
+    assert {"rule", "severity", "message", "location", "values"} == set(data["findings"][0])
     res = runner.invoke(app, ["check", str(accepted), "--year", "2024", "--county", "巨鹿县", "--json"])
     assert res.exit_code == 0 and json.loads(res.stdout)["verdict"] == "accepted"
 

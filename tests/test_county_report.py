@@ -21,6 +21,7 @@ from nianbao.county_report import (
     write_county_xlsx,
 )
 from nianbao.generate import ReportSpec, balanced_table3, balanced_table4, expected_report
+from nianbao.model import Finding, Severity
 from nianbao.template import TABLE3_KEYS
 
 ARITHMETIC = {"table3.row_total", "table3.results_total", "table3.balance", "table4.total", "table.cell_invalid",
@@ -38,7 +39,7 @@ def _county(seed: int, n: int, scale: int) -> list[Contribution]:
         spec.table2 = {"rules": [0, 0, 0], "normative": [made, repealed, made + rng.randint(0, 40)],
                        "licensing": rng.randint(0, 500), "penalty": rng.randint(0, 80), "coercion": rng.randint(0, 9),
                        "fees_10k_yuan": round(rng.uniform(0, 30), 2) if rng.random() < 0.5 else 0}
-        warnings = ({"rule": "content.prior_year", "message": "没有说明上一年度问题的整改情况。"},) if i % 2 else ()
+        warnings = (Finding("content.prior_year", Severity.WARNING, "没有说明上一年度问题的整改情况。"),) if i % 2 else ()
         parts.append(Contribution(code=f"body-{i}", name=spec.body, kind=("township", "department")[i % 2],
                                   version=1 + i % 3, sha256=f"{i:064x}", report=expected_report(spec), warnings=warnings))
     return parts

@@ -36,7 +36,7 @@ def year_mismatch(ctx: Context) -> Iterator[Finding]:
         yield finding("year.mismatch",
                       f"标题写的是{title_year}年度，本次应报送{ctx.year}年度的报告。请核对是否发错了文件，"
                       f"或把标题和正文改为{ctx.year}年度。", title_location(ctx), reported=title_year, expected=ctx.year)
-    if period_year and period_year != ctx.year and period_year != title_year:
+    if r.period and period_year and period_year != ctx.year and period_year != title_year:
         yield finding("year.mismatch",
                       f"统计期限“{r.period['text']}”不是{ctx.year}年度，应为{ctx.year}年1月1日至12月31日。",
                       _period_location(ctx), reported=period_year, expected=ctx.year)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from nianbao.model import Finding
+from nianbao.model import Finding, Number
 from nianbao.rules.identity import para_location
 from nianbao.rules.registry import Context, finding, rule
 
@@ -21,11 +21,11 @@ _CARRIED_OVER = re.compile(rf"上一?年度?{_NP}{{0,2}}结转{_NP}{{0,8}}?(\d+)
 _CARRIED_FORWARD = re.compile(rf"(\d+)件{_NP}{{0,4}}(?:结转|顺延){_NP}{{0,3}}下一?年度|结转(?:至|到)?下一?年度{_NP}{{0,8}}?(\d+)件")
 
 
-def _t3_total(ctx: Context, key: str) -> int | None:
+def _t3_total(ctx: Context, key: str) -> Number:
     row = ctx.report.table3.get(key) or [None] * 7
     if row[6] is not None:
         return row[6]
-    return sum(row[:6]) if None not in row[:6] else None
+    return sum(v for v in row[:6] if v is not None) if None not in row[:6] else None
 
 
 @rule("narrative.applications", "error")

@@ -189,7 +189,7 @@ def table4_total(ctx: Context) -> Iterator[Finding]:
         vals = t4[gi * 5: gi * 5 + 5]
         if None in vals:
             continue
-        s = sum(vals[:4])
+        s = sum(v for v in vals[:4] if v is not None)  # none is: for the type checker
         if s != vals[4]:
             yield finding("table4.total", f"维持、纠正、其他、尚未审结之和为 {s}，“总计”填报为 {vals[4]}。",
                           Location(table="table4", column=TABLE4_COLUMNS[gi * 5 + 4].key),
