@@ -40,8 +40,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from nianbao.check import check_file, check_parsed, parse_file
-from nianbao.convert import ConversionError, soffice
 from nianbao.generate import ReportSpec, balanced_table3, balanced_table4, write_all
+from nianbao.libreoffice import ConversionError, soffice
 
 YEAR = 2024
 COUNTY = "巨鹿县"

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from cli.memory import CountyOpt, Dir, _fail, open_db, settings_for
+from cli.records import CountyOpt, Dir, _fail, open_db, settings_for
 
 out = Console(soft_wrap=True)  # long Chinese lines: the terminal wraps them, rich does not cut them
 run_app = typer.Typer(help="Run one of the cycle's flows now (as the schedules would).", no_args_is_help=True)

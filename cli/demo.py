@@ -54,8 +54,8 @@ def _sandbox(root: Path, verbose: bool) -> None:
 def _drop(examples: dict, inbox: Path, fixed: bool) -> list[str]:
     """Put each example (or its corrected version) where a clerk's file lands: inbox/<code>/,
     or the inbox root for a report whose sender is not known. Formats vary as in real life."""
-    from nianbao.convert import soffice
     from nianbao.generate import write_docx, write_pdfs, write_txt
+    from nianbao.libreoffice import soffice
 
     dropped, to_pdf = [], {}
     with tempfile.TemporaryDirectory(prefix="nianbao-demo-") as tmp:
@@ -141,7 +141,7 @@ def demo(
     out.print("⑤ 截止前 7 天的每日检查：" + (f"全部单位已通过，已汇总全县 {len(compiled.bodies)} 个单位的报告。"
                                            if compiled and compiled.compiled else "尚有单位未通过，未汇总。"))
 
-    from cli.memory import status as status_cmd
+    from cli.records import status as status_cmd
 
     try:
         status_cmd(body=None, year=YEAR, county=None, as_json=False, data_dir=root)

@@ -189,7 +189,7 @@ def examples(
 
 from cli.cycle_flows import compile_cmd, deploy_cmd, run_app, serve_cmd  # noqa: E402 - the outer layers' commands, after the domain ones
 from cli.demo import demo  # noqa: E402
-from cli.memory import register  # noqa: E402
+from cli.records import register  # noqa: E402
 
 register(app)
 app.add_typer(run_app, name="run")

@@ -59,10 +59,10 @@ class County(Base):
     office: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    bodies: Mapped[list[Body]] = relationship(back_populates="county", order_by="Body.id")
+    bodies: Mapped[list[BodyRecord]] = relationship(back_populates="county", order_by="BodyRecord.id")
 
 
-class Body(Base):
+class BodyRecord(Base):
     """A township, department or other body that owes the county a report."""
 
     __tablename__ = "body"
@@ -126,7 +126,7 @@ class Submission(Base):
     # NULL: held unassigned (the report names no body of the roster)
     body_id: Mapped[int | None] = mapped_column(ForeignKey("body.id", ondelete="RESTRICT"))
     version: Mapped[int] = mapped_column(Integer)  # 1, 2, … per body and cycle; 0 for unassigned
-    channel: Mapped[str] = mapped_column(String(16))  # cli · inbox · import · mail · upload
+    source: Mapped[str] = mapped_column(String(16))  # how it arrived: cli · inbox · import · mail · upload
     original_name: Mapped[str] = mapped_column(String(255))
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer)
@@ -140,12 +140,12 @@ class Submission(Base):
     delta: Mapped[dict[str, Any] | None] = mapped_column(default=None)
 
     cycle: Mapped[Cycle] = relationship()
-    body: Mapped[Body | None] = relationship()
-    findings: Mapped[list[Finding]] = relationship(back_populates="submission", order_by="Finding.id",
+    body: Mapped[BodyRecord | None] = relationship()
+    findings: Mapped[list[FindingRecord]] = relationship(back_populates="submission", order_by="FindingRecord.id",
                                                    cascade="all, delete-orphan")
 
 
-class Finding(Base):
+class FindingRecord(Base):
     __tablename__ = "finding"
     __table_args__ = (
         CheckConstraint("severity in ('error', 'warning', 'info')", name="severity"),

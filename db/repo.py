@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from db.files import StoredFile
-from db.models import AuditEvent, Body, County, Cycle, Finding, Notice, Submission, utcnow
+from db.models import AuditEvent, BodyRecord, County, Cycle, FindingRecord, Notice, Submission, utcnow
 from nianbao import bodies as domain
 from nianbao.model import Report, Severity
 from nianbao.workdays import zh_date
@@ -79,7 +79,7 @@ def import_roster(session: Session, roster: domain.Roster, actor: str) -> dict[s
         c.code = roster.code or c.code
         if roster.office:
             c.office = dict(roster.office)
-    existing = {b.code: b for b in session.scalars(select(Body).where(Body.county_id == c.id))}
+    existing = {b.code: b for b in session.scalars(select(BodyRecord).where(BodyRecord.county_id == c.id))}
     created = updated = deactivated = 0
     # names are unique per county: free the names of renamed/removed bodies first
     incoming = {b.code for b in roster.bodies}
@@ -92,7 +92,7 @@ def import_roster(session: Session, roster: domain.Roster, actor: str) -> dict[s
         fields = {"name": listed.name, "kind": listed.kind, "aliases": list(listed.aliases),
                   "contacts": list(listed.contacts), "active": listed.active}
         if row is None:
-            session.add(Body(county_id=c.id, code=listed.code, **fields))
+            session.add(BodyRecord(county_id=c.id, code=listed.code, **fields))
             created += 1
         elif any(getattr(row, k) != v for k, v in fields.items()):
             for k, v in fields.items():
@@ -104,25 +104,25 @@ def import_roster(session: Session, roster: domain.Roster, actor: str) -> dict[s
     return counts
 
 
-def bodies(session: Session, c: County, active_only: bool = False) -> list[Body]:
-    q = select(Body).where(Body.county_id == c.id).order_by(Body.id)
+def bodies(session: Session, c: County, active_only: bool = False) -> list[BodyRecord]:
+    q = select(BodyRecord).where(BodyRecord.county_id == c.id).order_by(BodyRecord.id)
     if active_only:
-        q = q.where(Body.active.is_(True))
+        q = q.where(BodyRecord.active.is_(True))
     return list(session.scalars(q))
 
 
-def to_domain(c: County, rows: list[Body]) -> domain.Roster:
+def to_domain(c: County, rows: list[BodyRecord]) -> domain.Roster:
     return domain.Roster(c.name, tuple(_domain_body(b) for b in rows), tuple(c.parents or ()), c.code,
                          dict(c.office or {}))
 
 
-def _domain_body(b: Body) -> domain.Body:
+def _domain_body(b: BodyRecord) -> domain.Body:
     return domain.Body(code=b.code, name=b.name, kind=b.kind, aliases=tuple(b.aliases or ()),
                        contacts=tuple(b.contacts or ()), active=b.active)
 
 
-def body_by_code(session: Session, c: County, code: str) -> Body:
-    b = session.scalar(select(Body).where(Body.county_id == c.id, Body.code == code))
+def body_by_code(session: Session, c: County, code: str) -> BodyRecord:
+    b = session.scalar(select(BodyRecord).where(BodyRecord.county_id == c.id, BodyRecord.code == code))
     if b is None:
         raise NotFound(f"单位代码“{code}”不在{c.name}的名单中（nianbao roster list 可查看）。")
     return b
@@ -194,7 +194,7 @@ def lock_row(session: Session, model, row_id: int, column: str) -> None:
 # ---- submissions ----------------------------------------------------------------------------
 
 
-def finding_key(f: Finding | dict) -> str:
+def finding_key(f: FindingRecord | dict) -> str:
     """What makes a finding "the same" in two versions: its rule and its place (not the wording,
     which carries the figures)."""
     get = (lambda k: f.get(k)) if isinstance(f, dict) else (lambda k: getattr(f, k))
@@ -202,24 +202,24 @@ def finding_key(f: Finding | dict) -> str:
     return "|".join("" if p is None else str(p) for p in parts)
 
 
-def by_sha(session: Session, cy: Cycle, body: Body | None, sha: str) -> Submission | None:
+def by_sha(session: Session, cy: Cycle, body: BodyRecord | None, sha: str) -> Submission | None:
     q = select(Submission).where(Submission.cycle_id == cy.id, Submission.sha256 == sha)
     q = q.where(Submission.body_id == body.id) if body else q.where(Submission.body_id.is_(None))
     return session.scalar(q)
 
 
-def versions(session: Session, cy: Cycle, body: Body) -> list[Submission]:
+def versions(session: Session, cy: Cycle, body: BodyRecord) -> list[Submission]:
     return list(session.scalars(select(Submission).where(Submission.cycle_id == cy.id, Submission.body_id == body.id)
                                 .order_by(Submission.version)))
 
 
-def latest(session: Session, cy: Cycle, body: Body) -> Submission | None:
+def latest(session: Session, cy: Cycle, body: BodyRecord) -> Submission | None:
     return session.scalar(select(Submission).where(Submission.cycle_id == cy.id, Submission.body_id == body.id)
                           .order_by(Submission.version.desc()).limit(1))
 
 
 def record_submission(session: Session, cycle_id: int, body_id: int | None, stored: StoredFile, result,
-                      channel: str, received_at: datetime, actor: str,
+                      source: str, received_at: datetime, actor: str,
                       verdict: str | None = None) -> tuple[Submission, bool]:
     """Record one checked file as the next version of the body's report (or as unassigned).
 
@@ -227,11 +227,11 @@ def record_submission(session: Session, cycle_id: int, body_id: int | None, stor
     processes cannot both take the same version number, and the same bytes sent twice are found
     instead of stored again. Returns (submission, created)."""
     if body_id is not None:
-        lock_row(session, Body, body_id, "updated_at")
+        lock_row(session, BodyRecord, body_id, "updated_at")
     else:
         lock_row(session, Cycle, cycle_id, "state")  # unassigned files queue on the cycle
     cy = session.get_one(Cycle, cycle_id)
-    body = session.get_one(Body, body_id) if body_id is not None else None
+    body = session.get_one(BodyRecord, body_id) if body_id is not None else None
     existing = by_sha(session, cy, body, stored.sha256)
     if existing is not None:
         return existing, False
@@ -247,7 +247,7 @@ def record_submission(session: Session, cycle_id: int, body_id: int | None, stor
             now = {finding_key(f) for f in findings if f.severity != Severity.INFO}
             delta = {"against": prev.version, "fixed": sorted(before - now), "new": sorted(now - before),
                      "remaining": sorted(before & now)}
-    sub = Submission(cycle_id=cy.id, body_id=body.id if body else None, version=version, channel=channel,
+    sub = Submission(cycle_id=cy.id, body_id=body.id if body else None, version=version, source=source,
                      original_name=stored.original_name[:255], sha256=stored.sha256, size=stored.size,
                      stored_path=stored.relpath, received_at=received_at, verdict=verdict or result.verdict,
                      report=result.report.to_json() if result.report else None, errors=errors, warnings=warnings,
@@ -256,13 +256,13 @@ def record_submission(session: Session, cycle_id: int, body_id: int | None, stor
     session.flush()
     audit(session, actor, "submission.record" if body else "submission.unassigned", "submission", sub.id,
           cycle_id=cy.id, body_id=body.id if body else None, version=version, verdict=sub.verdict,
-          sha256=stored.sha256, channel=channel, file=stored.original_name)
+          sha256=stored.sha256, source=source, file=stored.original_name)
     return sub, True
 
 
-def _finding_row(f) -> Finding:
+def _finding_row(f) -> FindingRecord:
     loc = f.location
-    return Finding(rule=f.rule, severity=str(f.severity), section=loc.section, table_key=loc.table, row_key=loc.row,
+    return FindingRecord(rule=f.rule, severity=str(f.severity), section=loc.section, table_key=loc.table, row_key=loc.row,
                    column_key=loc.column, page=loc.page, paragraph=loc.paragraph, line=loc.line,
                    values=_jsonable(f.values), message=f.message)
 
@@ -280,7 +280,7 @@ def _jsonable(v: Any) -> Any:
 # ---- what the history rules need ---------------------------------------------------------------
 
 
-def history_for(session: Session, cy: Cycle, body: Body | None, received_at: datetime):
+def history_for(session: Session, cy: Cycle, body: BodyRecord | None, received_at: datetime):
     from nianbao.rules import History
 
     h = History(received_at=received_at, deadline=cy.deadline)
@@ -297,7 +297,7 @@ def history_for(session: Session, cy: Cycle, body: Body | None, received_at: dat
     newest = (select(Submission.body_id, func.max(Submission.version).label("v"))
               .where(Submission.cycle_id == cy.id, Submission.body_id.is_not(None), Submission.body_id != body.id)
               .group_by(Submission.body_id).subquery())
-    rows = session.execute(select(Body.name, Submission.report).join(Submission, Submission.body_id == Body.id)
+    rows = session.execute(select(BodyRecord.name, Submission.report).join(Submission, Submission.body_id == BodyRecord.id)
                            .join(newest, (newest.c.body_id == Submission.body_id) & (newest.c.v == Submission.version))
                            .where(Submission.cycle_id == cy.id, Submission.report.is_not(None)))
     h.others = {name: Report.from_json(report) for name, report in rows}
@@ -309,7 +309,7 @@ def history_for(session: Session, cy: Cycle, body: Body | None, received_at: dat
 # ---- status ---------------------------------------------------------------------------------
 
 
-def last_notice(session: Session, cy: Cycle, body: Body | None) -> Notice | None:
+def last_notice(session: Session, cy: Cycle, body: BodyRecord | None) -> Notice | None:
     q = select(Notice).where(Notice.cycle_id == cy.id)
     q = q.where(Notice.body_id == body.id) if body else q.where(Notice.recipient == "county-office")
     return session.scalar(q.order_by(Notice.created_at.desc(), Notice.id.desc()).limit(1))

@@ -115,8 +115,8 @@ def example_set(roster: Roster, year: int = 2024, seed: int = 7) -> dict[str, Ex
 def write_examples(roster: Roster, outdir: str | Path, year: int = 2024) -> dict[str, Path]:
     """Write the example set, one file per body, in the mix of formats that arrives in real life
     (.docx, .pdf, .txt in turn; .docx instead of .pdf where LibreOffice is missing)."""
-    from nianbao.convert import soffice
     from nianbao.generate import write_docx, write_pdfs, write_txt
+    from nianbao.libreoffice import soffice
 
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)

@@ -676,7 +676,7 @@ def write_txt(spec: ReportSpec, path: str | Path, shape: str = "word") -> Path:
 
 def write_pdfs(docx_paths: list[Path], outdir: Path) -> list[Path]:
     """PDFs of many .docx in one LibreOffice call."""
-    from nianbao.convert import convert
+    from nianbao.libreoffice import convert
 
     return convert(list(docx_paths), "pdf", outdir)
 

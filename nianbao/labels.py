@@ -12,7 +12,7 @@ NOTICE_KIND = {"kickoff": "启动通知", "reminder": "提醒", "accepted": "通
                "overdue": "催报", "digest": "汇总通报", "summary": "全县汇总"}
 NOTICE_STATUS = {"queued": "待发送", "sent": "已发送", "failed": "发送失败"}
 SEVERITY = {Severity.ERROR: "错误", Severity.WARNING: "提醒", Severity.INFO: "备注"}  # a str enum: "error" works too
-SUBMISSION_CHANNEL = {"inbox": "收件目录", "cli": "命令行报送", "import": "往年导入", "mail": "邮件", "upload": "网页上传"}
+SOURCE = {"inbox": "收件目录", "cli": "命令行报送", "import": "往年导入", "mail": "邮件", "upload": "网页上传"}
 
 
 def verdict(value: str | None) -> str:
@@ -34,9 +34,9 @@ def cycle_state(state: str) -> str:
     return CYCLE_STATE.get(state, state)
 
 
-def channel(value: str) -> str:
-    """How a submission arrived."""
-    return SUBMISSION_CHANNEL.get(value, value)
+def source_label(value: str) -> str:
+    """How a submission arrived (its source; a notice leaves by a channel)."""
+    return SOURCE.get(value, value)
 
 
 def severity(value: str) -> str:

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from db.models import Body, County, Cycle, Submission
+from db.models import BodyRecord, County, Cycle, Submission
 from nianbao.model import Severity
 from nianbao.rules.history import local_date
 from nianbao.settings import get_settings
@@ -45,14 +45,14 @@ def _draft(kind: str, key: str, county: County, cycle: Cycle, recipient: str, co
     return Draft(kind=kind, key=key, cycle_id=cycle.id, recipient=recipient, subject=subject, message=message, **extra)
 
 
-def kickoff(county: County, cycle: Cycle, body: Body, attachments: list[str], templates_dir: Path | None = None,
+def kickoff(county: County, cycle: Cycle, body: BodyRecord, attachments: list[str], templates_dir: Path | None = None,
             late: bool = False) -> Draft:
     return _draft("kickoff", f"kickoff|cycle:{cycle.id}", county, cycle, body.code,
                   {"recipient": body.name, "attachments": [Path(a).name for a in attachments], "late": late},
                   templates_dir, body_id=body.id, attachments=list(attachments))
 
 
-def result(county: County, cycle: Cycle, body: Body, sub: Submission, templates_dir: Path | None = None) -> Draft:
+def result(county: County, cycle: Cycle, body: BodyRecord, sub: Submission, templates_dir: Path | None = None) -> Draft:
     """Accepted (with any warnings) or rejected (every error with its place and how to fix it)."""
     errors = [f for f in sub.findings if f.severity == Severity.ERROR]
     warnings = [f for f in sub.findings if f.severity == Severity.WARNING]
@@ -64,7 +64,7 @@ def result(county: County, cycle: Cycle, body: Body, sub: Submission, templates_
                   body_id=body.id, submission_id=sub.id, rules=rules)
 
 
-def reminder(county: County, cycle: Cycle, body: Body, days_left: int, latest: Submission | None,
+def reminder(county: County, cycle: Cycle, body: BodyRecord, days_left: int, latest: Submission | None,
              templates_dir: Path | None = None, *, day: date, last_workday: bool = False) -> Draft:
     """The reminder of `day` (one a day at most: offsets that land on the same working day are one)."""
     return _draft("reminder", f"reminder|cycle:{cycle.id}|{day.isoformat()}", county, cycle, body.code,
@@ -72,7 +72,7 @@ def reminder(county: County, cycle: Cycle, body: Body, days_left: int, latest: S
                   templates_dir, body_id=body.id)
 
 
-def overdue(county: County, cycle: Cycle, body: Body, workdays_late: int, days_late: int, latest: Submission | None,
+def overdue(county: County, cycle: Cycle, body: BodyRecord, workdays_late: int, days_late: int, latest: Submission | None,
             templates_dir: Path | None = None, *, day: date) -> Draft:
     return _draft("overdue", f"overdue|cycle:{cycle.id}|{day.isoformat()}", county, cycle, body.code,
                   {"recipient": body.name, "workdays_late": workdays_late, "days_late": days_late, "latest": latest},

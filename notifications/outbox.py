@@ -19,7 +19,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.models import Body, County, Cycle, Notice
+from db.models import BodyRecord, County, Cycle, Notice
 from db.session import session_scope
 from notifications.channels import Message, Notifier
 from notifications.urls import channel_ref
@@ -51,7 +51,7 @@ def url_hash(url: str) -> str:
 def _contacts(session: Session, body_id: int | None, cycle_id: int) -> list[dict[str, Any]]:
     """The recipient's contacts: a body's, or (no body) the county office's."""
     if body_id is not None:
-        body = session.get(Body, body_id)
+        body = session.get(BodyRecord, body_id)
         return list(body.contacts or []) if body else []
     cycle = session.get(Cycle, cycle_id)
     county = session.get(County, cycle.county_id) if cycle else None

@@ -13,8 +13,7 @@ from typing import Any
 
 from db import repo
 from db.session import session_scope
-from nianbao.consolidate import headline
-from nianbao.county_report import Contribution, summary_json, write_county_docx, write_county_xlsx
+from nianbao.county_report import Contribution, headline, summary_json, write_county_docx, write_county_xlsx
 from nianbao.model import Finding, Report, Severity
 from nianbao.rules import RULES, Context
 from nianbao.rules.history import History

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db import repo
-from db.models import Body, Cycle, Notice
+from db.models import BodyRecord, Cycle, Notice
 from db.session import session_scope
 from notifications import compose
 from notifications.outbox import enqueue
@@ -71,6 +71,6 @@ def deadline_check(e: Env, county_code: str, year: int, today: date) -> Deadline
 
 def _undeliverable(s: Session, cy: Cycle) -> list[str]:
     """Bodies a notice could not reach (no contact, or the channel keeps failing)."""
-    rows = s.execute(select(Body.name).join(Notice, Notice.body_id == Body.id).where(
+    rows = s.execute(select(BodyRecord.name).join(Notice, Notice.body_id == BodyRecord.id).where(
         Notice.cycle_id == cy.id, Notice.status == "failed").distinct())
     return sorted(r[0] for r in rows)

@@ -25,7 +25,7 @@ def intake_digest(e: Env, county_code: str, year: int) -> int:
                                                           AuditEvent.action == "digest.intake"))
         since = max((m.get("up_to", 0) for m in marks), default=0)
         new = list(s.scalars(select(Submission).where(Submission.cycle_id == cy.id, Submission.id > since,
-                                                      Submission.channel != "import").order_by(Submission.id)))
+                                                      Submission.source != "import").order_by(Submission.id)))
         if not new:
             return 0
         names = {b.id: b.name for b in repo.bodies(s, c)}

@@ -72,7 +72,7 @@ def take(e: Env, item: InboxFile, county_code: str, year: int, received_at: date
     src = Path(item.path)
     with session_scope(e.factory) as s:
         county = repo.county_by_code(s, county_code).name
-    done = submit(e, src, county=county, year=year, body_code=item.code, channel="inbox",
+    done = submit(e, src, county=county, year=year, body_code=item.code, source="inbox",
                   actor=f"flow:intake:{county_code}", received_at=received_at)
     _move_done(e.data_dir / "inbox", src, done.body.code if done.body else "_unassigned")
     return done

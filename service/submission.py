@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from db import repo
 from db.files import store_file
-from db.models import Body, County, Cycle, Submission
+from db.models import BodyRecord, County, Cycle, Submission
 from db.session import session_scope
 from nianbao.check import Result, check_file
 from notifications import compose
@@ -42,7 +42,7 @@ class Submitted:
     created: bool
     result: Result | None  # None when nothing was checked (a duplicate)
     cycle: Cycle
-    body: Body | None
+    body: BodyRecord | None
 
     @property
     def held(self) -> bool:
@@ -63,12 +63,12 @@ def answer(session: Session, sub: Submission, e: Env) -> None:
         return
     cycle = session.get_one(Cycle, sub.cycle_id)
     county = session.get_one(County, cycle.county_id)
-    body = session.get_one(Body, sub.body_id)
+    body = session.get_one(BodyRecord, sub.body_id)
     enqueue(session, compose.result(county, cycle, body, sub, e.settings.templates_dir), sink=e.sink)
 
 
 def submit(e: Env, path: Path, *, county: str | None = None, year: int | None = None, body_code: str | None = None,
-           channel: str = "cli", actor: str = "cli", received_at: datetime | None = None, accept: bool = False,
+           source: str = "cli", actor: str = "cli", received_at: datetime | None = None, accept: bool = False,
            original_name: str | None = None, notify: bool = True) -> Submitted:
     """Store, check, record, answer. `accept` records the verdict as accepted whatever the check
     says (importing a report that was accepted in an earlier year; nobody is told); the findings
@@ -93,10 +93,10 @@ def submit(e: Env, path: Path, *, county: str | None = None, year: int | None = 
     if body is None and result.report is not None:
         found = roster.find(result.report.body)  # no body named by the sender: the report says whose it is
         if found is not None:
-            return submit(e, file, county=c.name, year=cy.year, body_code=found.code, channel=channel, actor=actor,
+            return submit(e, file, county=c.name, year=cy.year, body_code=found.code, source=source, actor=actor,
                           received_at=received_at, accept=accept, original_name=stored.original_name, notify=notify)
     with session_scope(e.factory) as s:
-        sub, created = repo.record_submission(s, cy.id, body.id if body else None, stored, result, channel,
+        sub, created = repo.record_submission(s, cy.id, body.id if body else None, stored, result, source,
                                               received_at, actor, verdict="accepted" if accept else None)
         if created and accept and result.verdict != "accepted":
             repo.audit(s, actor, "submission.accepted_on_import", "submission", sub.id, cycle_id=cy.id,

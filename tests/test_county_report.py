@@ -1,4 +1,4 @@
-"""The county's consolidated report: random but balanced counties; the sums, the round trip of
+"""The county report: random but balanced counties; the sums, the round trip of
 the compiled .docx through the core reader, and the rules hold."""
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import migrate, repo
-from db.models import AuditEvent, Base, Body, Submission
+from db.models import AuditEvent, Base, BodyRecord, Submission
 from db.session import make_engine, session_factory, session_scope
 from nianbao.bodies import RosterError, load_roster
 from nianbao.generate import ReportSpec, balanced_table3, write_txt
@@ -144,7 +144,7 @@ def test_a_bad_roster_is_refused_whole_with_every_line_and_reason(memory, tmp_pa
     assert (8, "联系人") in problems  # malformed apprise URL
     assert (12, "单位代码") in problems  # not a slug
     with memory.session() as s:
-        assert s.scalar(select(func.count()).select_from(Body)) == 0
+        assert s.scalar(select(func.count()).select_from(BodyRecord)) == 0
 
 
 def test_csv_roster(tmp_path, memory):
@@ -252,7 +252,7 @@ def test_last_years_accepted_report_feeds_the_crossyear_and_similarity_rules(cyc
     last = _spec(year=2023)
     last.table3["carried_forward"] = [5, 0, 0, 0, 0, 0, 5]  # unbalanced on purpose: it was accepted all the same
     last.table2["normative"] = [1, 0, 30]
-    imported = cycle2024.submit(write_txt(last, tmp_path / "2023.txt"), "guanting", year=2023, channel="import",
+    imported = cycle2024.submit(write_txt(last, tmp_path / "2023.txt"), "guanting", year=2023, source="import",
                                 accept=True)
     assert imported.submission.verdict == "accepted" and imported.cycle.year == 2023
     this = _spec()

@@ -34,7 +34,7 @@ def _worker(url: str, data_dir: str, jobs: list[tuple[str, str]], barrier) -> li
     barrier.wait(timeout=120)
     out = []
     for path, body in jobs:
-        o = submit(Env(settings, factory, notifier_for(None)), Path(path), body_code=body, channel="inbox",
+        o = submit(Env(settings, factory, notifier_for(None)), Path(path), body_code=body, source="inbox",
                    actor="test-worker", received_at=datetime(2025, 1, 20, tzinfo=UTC), notify=False)
         out.append((body, o.submission.version, o.created))
     engine.dispose()
@@ -62,10 +62,10 @@ def _run(url: str, data_dir: Path, per_process: list[list[tuple[str, str]]]):
 def _rows(url: str) -> list[tuple[str, int, str]]:
     engine = make_engine(url)
     with session_scope(session_factory(engine)) as s:
-        from db.models import Body
+        from db.models import BodyRecord
 
-        rows = s.execute(select(Body.code, Submission.version, Submission.sha256)
-                         .join(Body, Body.id == Submission.body_id)).all()
+        rows = s.execute(select(BodyRecord.code, Submission.version, Submission.sha256)
+                         .join(BodyRecord, BodyRecord.id == Submission.body_id)).all()
     engine.dispose()
     return [tuple(r) for r in rows]
 

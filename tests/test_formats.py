@@ -9,7 +9,6 @@ import docx
 import pytest
 
 from nianbao.check import parse_file
-from nianbao.convert import convert, soffice
 from nianbao.generate import (
     ReportSpec,
     balanced_table3,
@@ -19,6 +18,7 @@ from nianbao.generate import (
     write_docx,
     write_txt,
 )
+from nianbao.libreoffice import convert, soffice
 from tests.conftest import SAMPLES, needs_shared
 
 

@@ -105,6 +105,6 @@ def read(path: str | os.PathLike[str], limits: Limits | None = None) -> Document
         from nianbao.readers.pdf import read_pdf
 
         return read_pdf(p, limits)
-    from nianbao.readers.convert import read_converted
+    from nianbao.readers.doc import read_doc
 
-    return read_converted(p, limits)
+    return read_doc(p, limits)

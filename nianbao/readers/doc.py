@@ -5,12 +5,12 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from nianbao.convert import ConversionError, convert, soffice
 from nianbao.document import Document
+from nianbao.libreoffice import ConversionError, convert, soffice
 from nianbao.readers import Limits, ReadError
 
 
-def read_converted(path: Path, limits: Limits) -> Document:
+def read_doc(path: Path, limits: Limits) -> Document:
     ext = path.suffix.lower()
     if soffice() is None:
         raise ReadError("file.unreadable",

@@ -15,8 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from nianbao.labels import channel as channel_label
-from nianbao.labels import cycle_state, notice, verdict, verdict_markup
+from nianbao.labels import cycle_state, notice, source_label, verdict, verdict_markup
 from nianbao.model import Severity
 from nianbao.settings import Settings, get_settings
 from nianbao.workdays import zh_date
@@ -249,12 +248,12 @@ def submit(
     body: Annotated[str | None, typer.Option(help="The body's code; without it the report says whose it is.")] = None,
     year: Annotated[int | None, typer.Option(help="The cycle's year (default: the open cycle).")] = None,
     county: CountyOpt = None,
-    channel: Annotated[str, typer.Option(help="How it arrived: cli, inbox, mail, upload …")] = "cli",
+    source: Annotated[str, typer.Option(help="How it arrived: cli, inbox, mail, upload …")] = "cli",
     as_json: JsonOpt = False,
     data_dir: Dir = None,
 ) -> None:
     """Store, check and record a report as the body's next version; exit 0 accepted, 1 rejected."""
-    _submit(file, body, year, county, channel, as_json, data_dir, accept=False)
+    _submit(file, body, year, county, source, as_json, data_dir, accept=False)
 
 
 def import_previous(
@@ -284,7 +283,7 @@ def import_previous(
     _submit(file, body, year, county, "import", as_json, data_dir, accept=True)
 
 
-def _submit(file, body, year, county, channel, as_json, data_dir, accept: bool) -> None:
+def _submit(file, body, year, county, source, as_json, data_dir, accept: bool) -> None:
     from db import repo
     from service.delivery import deliver
     from service.submission import submit
@@ -293,7 +292,7 @@ def _submit(file, body, year, county, channel, as_json, data_dir, accept: bool) 
     try:
         # a report handed in at the counter is answered like one from the inbox (an import of last
         # year's report is not: it was answered last year)
-        o = submit(e, file, county=county, year=year, body_code=body, channel=channel, actor=actor(), accept=accept)
+        o = submit(e, file, county=county, year=year, body_code=body, source=source, actor=actor(), accept=accept)
     except repo.NotFound as exc:
         raise _fail(str(exc)) from None
     if o.created and not accept:
@@ -387,7 +386,7 @@ def _body_history(s, cy, b) -> dict:
     from db import repo
 
     return {"code": b.code, "name": b.name, "year": cy.year, "versions": [
-        {"version": v.version, "received_at": v.received_at.isoformat(), "channel": v.channel,
+        {"version": v.version, "received_at": v.received_at.isoformat(), "source": v.source,
          "file": v.original_name, "sha256": v.sha256, "verdict": v.verdict, "errors": v.errors,
          "warnings": v.warnings, "delta": v.delta,
          "findings": [f.to_domain().to_json() for f in v.findings]}
@@ -398,7 +397,7 @@ def _print_body_history(data: dict) -> None:
     out.print(f"{data['name']}（{data['code']}）{data['year']}年度：{len(data['versions'])} 个版本")
     for v in data["versions"]:
         label = verdict(v["verdict"])
-        out.print(f"\n第 {v['version']} 版 · {v['received_at'][:16]} · {channel_label(v['channel'])} · {v['file']} · "
+        out.print(f"\n第 {v['version']} 版 · {v['received_at'][:16]} · {source_label(v['source'])} · {v['file']} · "
                   f"{label}（错误 {v['errors']}，提醒 {v['warnings']}）")
         if v["delta"]:
             out.print("  " + delta_text(v["delta"]))
