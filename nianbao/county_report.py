@@ -14,6 +14,7 @@ from typing import Any
 from nianbao.generate import ReportSpec, write_docx
 from nianbao.model import Finding, Number, Report, empty_table2
 from nianbao.template import (
+    PLACEHOLDER_WORDS,
     TABLE2_LIST_KEYS,
     TABLE2_ROWS,
     TABLE3_COLUMNS,
@@ -22,7 +23,7 @@ from nianbao.template import (
     TABLE4_COLUMNS,
 )
 
-PLACEHOLDER = "（此处填写："  # text.placeholder flags it until the office has written its own text
+PLACEHOLDER = f"（{PLACEHOLDER_WORDS[1]}："  # text.placeholder flags it until the office has written its own text
 
 
 # ---- the sums ---------------------------------------------------------------------------------

@@ -23,9 +23,9 @@ from nianbao.template import (
     TABLE3_KEYS,
     TABLE3_ROWS,
     TABLE4_COLUMNS,
-    detect_template,
     flat,
     match_heading,
+    template_kind,
     template_markers,
 )
 
@@ -144,12 +144,12 @@ def normalize(doc: Document) -> Parsed:
     t2_label_2019 = any(flat(_row_label(r)) == "规范性文件" for t in grouped["table2"] for r in t.rows)
     if t2_label_2019:
         m19.append("规范性文件")
-    template = "hybrid" if m21 and m19 else "2021" if m21 else "2019" if m19 else detect_template(flat_text)
+    template = template_kind(m21, m19)
 
     t3 = _table3(grouped["table3"])
     if t3.single_other_row:  # the 2019 table 三 has one （六）其他处理 row, 2021 splits it in three
         m19.append("（六）其他处理（未分三项）")
-        template = "hybrid" if m21 else "2019"
+        template = template_kind(m21, m19)
     tables = {
         "table2": _table2(grouped["table2"], template),
         "table3": t3,

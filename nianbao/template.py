@@ -157,8 +157,8 @@ def template_markers(flat_text: str) -> tuple[list[str], list[str]]:
     return m21, m19
 
 
-def detect_template(flat_text: str) -> str:
-    m21, m19 = template_markers(flat_text)
+def template_kind(m21: list[str], m19: list[str]) -> str:
+    """The one decision: markers of both templates → hybrid, of one → that one, none → unknown."""
     if m21 and m19:
         return "hybrid"
     if m21:
@@ -166,6 +166,32 @@ def detect_template(flat_text: str) -> str:
     if m19:
         return "2019"
     return "unknown"
+
+
+# ---- the template's placeholders: one vocabulary, two questions --------------------------------
+
+# what the blank template (and the county report's draft) writes where the text is to go
+PLACEHOLDER_WORDS = ("文字描述", "此处填写", "请填写")
+_PLACEHOLDER_START = re.compile(rf"^[（(]?(?:{'|'.join(PLACEHOLDER_WORDS)})")
+_PLACEHOLDER_ONLY = re.compile(rf"^[（(]?(?:{'|'.join(PLACEHOLDER_WORDS)})[^）)]*[）)]?$")
+# anything left in that stands for text or figures still to write (text.placeholder)
+PLACEHOLDER_ANYWHERE = re.compile(
+    r"(?<![A-Za-z])(?:[XxＸｘ×]{2,}|\*{3,}|＊{3,})(?![A-Za-z])"
+    r"|20[0-9][XxＸ×]|20[XxＸ×]{2}"
+    r"|[XxＸ×]月[XxＸ×]日"
+    r"|[（(](?:单位名称|机关名称|单位全称|单位|文字描述[^）)]*)[）)]"
+    r"|此处填写|在此填写|请在此|请填写"
+)
+
+
+def starts_with_placeholder(flat_text: str) -> bool:
+    """A section that opens with the template's placeholder has not been written (content.*)."""
+    return bool(_PLACEHOLDER_START.match(flat_text))
+
+
+def is_placeholder_only(flat_text: str) -> bool:
+    """A section that holds nothing but the placeholder is empty (sections.empty)."""
+    return bool(_PLACEHOLDER_ONLY.match(flat_text))
 
 
 # ---- section headings -----------------------------------------------------------------------

@@ -10,7 +10,7 @@ from nianbao.places import section_name
 from nianbao.rules.form import section_text
 from nianbao.rules.identity import para_location
 from nianbao.rules.registry import Context, finding, rule
-from nianbao.template import flat
+from nianbao.template import PLACEHOLDER_ANYWHERE, flat, starts_with_placeholder
 
 _ASPECTS = (
     ("主动公开", r"主动公开"),
@@ -23,7 +23,7 @@ _ASPECTS = (
 
 def _has_text(ctx: Context, key: str) -> bool:
     text = flat(section_text(ctx, key))
-    return bool(text) and not re.match(r"^[（(]?(文字描述|此处填写|请填写)", text)
+    return bool(text) and not starts_with_placeholder(text)
 
 
 @rule("content.overview_aspects", "warning")
@@ -87,25 +87,16 @@ def content_fee_statement(ctx: Context) -> Iterator[Finding]:
                       Location(section="6"))
 
 
-_PLACEHOLDERS = re.compile(
-    r"(?<![A-Za-z])(?:[XxＸｘ×]{2,}|\*{3,}|＊{3,})(?![A-Za-z])"
-    r"|20[0-9][XxＸ×]|20[XxＸ×]{2}"
-    r"|[XxＸ×]月[XxＸ×]日"
-    r"|[（(](?:单位名称|机关名称|单位全称|单位|文字描述[^）)]*)[）)]"
-    r"|此处填写|在此填写|请在此|请填写"
-)
-
-
 @rule("text.placeholder", "error")
 def text_placeholder(ctx: Context) -> Iterator[Finding]:
     """No template placeholder is left in: XX, ××, ***, 202X, X月X日, （单位名称）, （文字描述）, 此处填写."""
     title = ctx.report.title or ""
-    m = _PLACEHOLDERS.search(flat(title))
+    m = PLACEHOLDER_ANYWHERE.search(flat(title))
     if m:
         yield finding("text.placeholder", f"标题中留有占位符“{m.group(0)}”，请替换为实际内容。", Location(),
                       text=m.group(0))
     for section, para in ctx.ev.all_paragraphs():
-        m = _PLACEHOLDERS.search(para.flat)
+        m = PLACEHOLDER_ANYWHERE.search(para.flat)
         if m:
             yield finding("text.placeholder", f"留有模板占位符“{m.group(0)}”，请替换为实际内容。",
                           para_location(section, para), text=m.group(0))

@@ -11,7 +11,7 @@ from nianbao.normalize import cn_year_digits
 from nianbao.places import section_name
 from nianbao.rules.identity import para_location, title_location
 from nianbao.rules.registry import Context, finding, rule
-from nianbao.template import SECTION_BY_KEY, SECTIONS, flat
+from nianbao.template import SECTION_BY_KEY, SECTIONS, flat, is_placeholder_only
 
 
 def _period_location(ctx: Context) -> Location:
@@ -225,9 +225,6 @@ def sections_numbering(ctx: Context) -> Iterator[Finding]:
                           Location(section=h.section, page=h.page, line=h.line), written=written, expected=s.heading)
 
 
-_PLACEHOLDER_ONLY = re.compile(r"^[（(]?(文字描述|此处填写|请填写)[^）)]*[）)]?$")
-
-
 def section_text(ctx: Context, key: str) -> str:
     return "".join(p.text for p in ctx.ev.sections.get(key, []))
 
@@ -241,7 +238,7 @@ def sections_empty(ctx: Context) -> Iterator[Finding]:
         if key not in found:
             continue
         text = flat(section_text(ctx, key))
-        if not text or _PLACEHOLDER_ONLY.match(text):
+        if not text or is_placeholder_only(text):
             hint = "如没有需要报告的事项，请写“无”，并说明信息处理费收取情况。" if key == "6" else "请按模板要求填写。"
             yield finding("sections.empty", f"{section_name(key)}没有内容。{hint}",
                           Location(section=key), severity=severity)
