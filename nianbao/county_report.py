@@ -15,12 +15,22 @@ from nianbao.generate import ReportSpec, write_docx
 from nianbao.model import Finding, Number, Report, empty_table2
 from nianbao.template import (
     PLACEHOLDER_WORDS,
+    T2_DOC_WIDTH,
+    T3_TOTAL,
+    T3_WIDTH,
     TABLE2_LIST_KEYS,
     TABLE2_ROWS,
     TABLE3_COLUMNS,
     TABLE3_KEYS,
     TABLE3_ROWS,
     TABLE4_COLUMNS,
+    blank_row,
+    blank_table3,
+    blank_table4,
+    litigation_total,
+    review_total,
+    t4_group,
+    t4_index,
 )
 
 PLACEHOLDER = f"（{PLACEHOLDER_WORDS[1]}："  # text.placeholder flags it until the office has written its own text
@@ -39,18 +49,18 @@ def _add(a: Any, b: Any) -> Any:
 def sum_tables(reports: list[Report]) -> dict[str, Any]:
     """{"table2", "table3", "table4"} in the report's keys, each cell the sum over `reports`."""
     t2: dict[str, Any] = {k: ([0, 0, 0] if k in TABLE2_LIST_KEYS else 0) for k in empty_table2()}
-    t3 = {k: [0] * 7 for k in TABLE3_KEYS}
-    t4 = [0] * 15
+    t3 = blank_table3(0)
+    t4 = blank_table4(0)
     for r in reports:
         for k in t2:
             v = r.table2.get(k)
             if k in TABLE2_LIST_KEYS:
-                v = v or [None] * 3
+                v = v or blank_row(T2_DOC_WIDTH)
                 t2[k] = [_add(a, b) for a, b in zip(t2[k], v, strict=True)]
             else:
                 t2[k] = _add(t2[k], v)
         for k in TABLE3_KEYS:
-            t3[k] = [_add(a, b) for a, b in zip(t3[k], r.table3.get(k) or [None] * 7, strict=True)]
+            t3[k] = [_add(a, b) for a, b in zip(t3[k], r.table3.get(k) or blank_row(T3_WIDTH), strict=True)]
         t4 = [_add(a, b) for a, b in zip(t4, r.table4, strict=True)]
     return {"table2": t2, "table3": t3, "table4": t4}
 
@@ -58,9 +68,9 @@ def sum_tables(reports: list[Report]) -> dict[str, Any]:
 def headline(tables: dict[str, Any]) -> dict[str, Any]:
     """The figures a county office reads first."""
     t3, t4 = tables["table3"], tables["table4"]
-    return {"new": t3["new"][6], "carried_over": t3["carried_over"][6], "total": t3["total"][6],
-            "carried_forward": t3["carried_forward"][6], "review": t4[4],
-            "litigation": None if t4[9] is None or t4[14] is None else t4[9] + t4[14]}
+    return {"new": t3["new"][T3_TOTAL], "carried_over": t3["carried_over"][T3_TOTAL], "total": t3["total"][T3_TOTAL],
+            "carried_forward": t3["carried_forward"][T3_TOTAL], "review": review_total(t4),
+            "litigation": litigation_total(t4)}
 
 
 @dataclass(frozen=True)
@@ -104,8 +114,10 @@ def section_one(county: str, year: int, parts: list[Contribution], tables: dict[
     unable = s(*(r.key for r in TABLE3_ROWS if r.key.startswith("unable_")))
     refused = s(*(r.key for r in TABLE3_ROWS if r.key.startswith("refused_")))
     other = s("other_no_correction", "other_no_fee", "other_other")
-    review, direct, after = t4[4], t4[9], t4[14]
-    rl = (f"全县发生政府信息公开行政复议{review}件（结果维持{t4[0]}件、结果纠正{t4[1]}件、其他结果{t4[2]}件、尚未审结{t4[3]}件），"
+    review, direct, after = (t4[t4_index(g)] for g in ("review", "litigation_direct", "litigation_after_review"))
+    upheld, corrected, other_result, pending, _ = t4_group(t4, "review")
+    rl = (f"全县发生政府信息公开行政复议{review}件（结果维持{upheld}件、结果纠正{corrected}件、其他结果{other_result}件、"
+          f"尚未审结{pending}件），"
           f"行政诉讼{direct + after}件（未经复议直接起诉{direct}件、复议后起诉{after}件）。"
           if review or direct or after else "全县未发生政府信息公开行政复议、行政诉讼案件。")
     return [
@@ -238,7 +250,8 @@ def write_county_xlsx(county: str, year: int, parts: list[Contribution], path: P
     wsc.append(["单位", *[name for name, _ in _OUTCOMES], "结转下年度"])
     for p in parts:
         t3 = p.report.table3
-        wsc.append([p.name, *[_known_sum(t3[k][6] for k in keys) for _, keys in _OUTCOMES], t3["carried_forward"][6]])
+        wsc.append([p.name, *[_known_sum(t3[k][T3_TOTAL] for k in keys) for _, keys in _OUTCOMES],
+                    t3["carried_forward"][T3_TOTAL]])
     chart = BarChart()
     chart.type, chart.grouping, chart.overlap = "bar", "stacked", 100
     chart.title = f"{county}{year}年度各单位政府信息公开申请办理结果"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from nianbao.bodies import Roster
 from nianbao.generate import ReportSpec, balanced_table3, balanced_table4
+from nianbao.template import T3_TOTAL, blank_table3, blank_table4
 
 
 @dataclass(frozen=True)
@@ -77,19 +78,19 @@ def example_set(roster: Roster, year: int = 2024, seed: int = 7) -> dict[str, Ex
                                        filename=f"张王疃乡{year - 1}年政府信息公开年报")
     if "xianzhengfuban" in by_code:  # sample 004: 11 new = 10 granted + 1 other
         s = base(by_code["xianzhengfuban"].name)
-        t3 = {k: [0] * 7 for k in s.table3}
+        t3 = blank_table3(0)
         t3["new"] = [11, 0, 0, 0, 0, 0, 11]
         t3["granted"] = [10, 0, 0, 0, 0, 0, 10]
         t3["other_other"] = [1, 0, 0, 0, 0, 0, 1]
         t3["total"] = [11, 0, 0, 0, 0, 0, 11]
         s.table3 = t3
-        s.table4 = [0] * 15
+        s.table4 = blank_table4(0)
         out["xianzhengfuban"] = Example("xianzhengfuban", s, "accepted", "数据一致（新收11件=予以公开10件+其他1件）")
     if "julu" in by_code:  # sums that do not balance
         good = base(by_code["julu"].name, 10)
         s = good.copy()
         s.table3["total"][0] += 1
-        s.table3["total"][6] += 1
+        s.table3["total"][T3_TOTAL] += 1
         out["julu"] = Example("julu", s, "rejected", "表三“总计”与各项之和不符",
                               ("table3.results_total", "table3.balance"), fixed=good, filename="巨鹿镇政务公开年度报告")
     if "dicun" in by_code:  # text against table, a placeholder left in

@@ -14,7 +14,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nianbao.template import SECTIONS, TABLE3_KEYS, TABLE3_RESULT_KEYS
+from nianbao.template import (
+    SECTIONS,
+    T3_APPLICANTS,
+    T3_TOTAL,
+    T4_WIDTH,
+    TABLE3_RESULT_KEYS,
+    blank_table3,
+    blank_table4,
+    litigation_total,
+    review_total,
+)
 
 # ---- the report as data ---------------------------------------------------------------------
 
@@ -25,13 +35,13 @@ def zero_table2() -> dict[str, Any]:
 
 
 def zero_table3() -> dict[str, list[int]]:
-    return {k: [0] * 7 for k in TABLE3_KEYS}
+    return blank_table3(0)
 
 
 def balanced_table3(rng: random.Random, scale: int = 20) -> dict[str, list[int]]:
     """A table 三 whose rows, columns and balance all add up."""
     t = zero_table3()
-    for ci in range(6):
+    for ci in range(T3_TOTAL):
         weight = scale if ci == 0 else max(1, scale // 8)
         results = {k: (rng.randint(0, weight) if rng.random() < 0.5 else 0) for k in TABLE3_RESULT_KEYS}
         total = sum(results.values())
@@ -45,7 +55,7 @@ def balanced_table3(rng: random.Random, scale: int = 20) -> dict[str, list[int]]
         t["carried_over"][ci] = carried_over
         t["new"][ci] = new
     for row in t.values():
-        row[6] = sum(row[:6])
+        row[T3_TOTAL] = sum(row[T3_APPLICANTS])
     return t
 
 
@@ -72,7 +82,7 @@ class ReportSpec:
     table2: dict[str, Any] = field(default_factory=zero_table2)
     table2_2019: dict[str, list[Any]] | None = None  # the 22 figures of the 2019 table 二, by row label
     table3: dict[str, list[int]] = field(default_factory=zero_table3)
-    table4: list[int] = field(default_factory=lambda: [0] * 15)
+    table4: list[int] = field(default_factory=lambda: blank_table4(0))
     raw_cells: dict[tuple[str, str, int], str] = field(default_factory=dict)  # ("table3","total",0) → "—"
     blank_cells: bool = False  # every figure left empty: the blank template sent with the kickoff
     drop_tables: tuple[str, ...] = ()  # "table2" … "table4"
@@ -138,9 +148,9 @@ def default_sections(spec: ReportSpec) -> dict[str, list[str]]:
     """Texts that say what the figures say, cover the five aspects, last year's problems and the fee."""
     y, me, short = spec.year, _self_word(spec), spec.short
     t3 = spec.table3
-    new, over, fwd = t3["new"][6], t3["carried_over"][6], t3["carried_forward"][6]
-    review = spec.table4[4]
-    litigation = spec.table4[9] + spec.table4[14]
+    new, over, fwd = t3["new"][T3_TOTAL], t3["carried_over"][T3_TOTAL], t3["carried_forward"][T3_TOTAL]
+    review = review_total(spec.table4)
+    litigation = litigation_total(spec.table4)
     apps = (f"全年共收到政府信息公开申请{new}件，上年结转{over}件，均在法定期限内予以答复。" if new
             else "全年未收到政府信息公开申请。")
     if fwd:
@@ -423,7 +433,7 @@ def table4_grid(spec: ReportSpec) -> list[list[C | None]]:
         [*(C(o, 1, 2) for o in outcomes), C("未经复议直接起诉", 5), None, None, None, None,
          C("复议后起诉", 5), None, None, None, None],
         [None] * 5 + [C(o) for o in outcomes2] + [C(o) for o in outcomes2],
-        [_cell(spec, "table4", "table4", i, spec.table4[i]) for i in range(15)],
+        [_cell(spec, "table4", "table4", i, spec.table4[i]) for i in range(T4_WIDTH)],
     ]
     return grid
 

@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from nianbao.template import T2_DOC_WIDTH, blank_row, blank_table4
+
 
 class Severity(StrEnum):
     ERROR = "error"
@@ -52,7 +54,7 @@ Number = int | float | None
 
 
 def empty_table2() -> dict[str, Any]:
-    return {"rules": [None] * 3, "normative": [None] * 3, "licensing": None, "penalty": None,
+    return {"rules": blank_row(T2_DOC_WIDTH), "normative": blank_row(T2_DOC_WIDTH), "licensing": None, "penalty": None,
             "coercion": None, "fees_10k_yuan": None}
 
 
@@ -68,7 +70,7 @@ class Report:
     sections: dict[str, str] = field(default_factory=lambda: {str(i): "" for i in range(1, 7)})
     table2: dict[str, Any] = field(default_factory=empty_table2)
     table3: dict[str, list[Number]] = field(default_factory=dict)
-    table4: list[Number] = field(default_factory=lambda: [None] * 15)
+    table4: list[Number] = field(default_factory=blank_table4)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -94,5 +96,5 @@ class Report:
             sections={str(k): v for k, v in data.get("sections", {}).items()},
             table2=dict(data.get("table2") or empty_table2()),
             table3={k: list(v) for k, v in (data.get("table3") or {}).items()},
-            table4=list(data.get("table4") or [None] * 15),
+            table4=list(data.get("table4") or blank_table4()),
         )

@@ -16,6 +16,7 @@ from nianbao.document import Artifact, Document, Paragraph, Table, clean_text, n
 from nianbao.model import Number, Report, empty_table2
 from nianbao.template import (
     SECTIONS,
+    T3_WIDTH,
     TABLE2_LIST_KEYS,
     TABLE2_ROWS,
     TABLE3_COLUMNS,
@@ -23,6 +24,8 @@ from nianbao.template import (
     TABLE3_KEYS,
     TABLE3_ROWS,
     TABLE4_COLUMNS,
+    blank_table3,
+    blank_table4,
     flat,
     match_heading,
     template_kind,
@@ -174,7 +177,7 @@ def normalize(doc: Document) -> Parsed:
         sections={k: "\n".join(p.text for p in v) for k, v in sections.items()},
         table2=_values_table2(tables["table2"]),
         table3=_values_table3(tables["table3"]),
-        table4=[c.value for c in tables["table4"].cells] if tables["table4"].cells else [None] * 15,
+        table4=[c.value for c in tables["table4"].cells] if tables["table4"].cells else blank_table4(),
     )
     evidence = Evidence(
         kind=doc.kind,
@@ -438,11 +441,11 @@ def _table3(tables: list[Table]) -> TableInfo:
     last_index = -1
     rows = list(_rows(tables))
     for idx, (cells, page, line) in enumerate(rows):
-        if len(cells) < 8:
+        if len(cells) < T3_WIDTH + 1:  # the figures and at least one label cell
             pending += "".join(cells)
             continue
-        values = cells[-7:]
-        label = flat(pending + "".join(cells[:-7]))
+        values = cells[-T3_WIDTH:]
+        label = flat(pending + "".join(cells[:-T3_WIDTH]))
         pending = ""
         if any(w in v for v in values for w in TABLE3_HEADER_WORDS) or any(
             flat(v) in ("其他", "总计") for v in values
@@ -489,15 +492,15 @@ def _table3(tables: list[Table]) -> TableInfo:
 def _split_row(label: str, values: list[str], nxt: list[str] | None) -> bool:
     """The first part of a table row that a page break cut in two: a label and no figures here,
     figures (and perhaps the rest of the label, naming no row of its own) on the next row."""
-    if nxt is None or len(nxt) < 8 or any(v.strip() for v in values):
+    if nxt is None or len(nxt) < T3_WIDTH + 1 or any(v.strip() for v in values):
         return False
-    if not any(re.search(r"\d", v) for v in nxt[-7:]):
+    if not any(re.search(r"\d", v) for v in nxt[-T3_WIDTH:]):
         return False
-    return _match_table3(flat("".join(nxt[:-7]))) is None
+    return _match_table3(flat("".join(nxt[:-T3_WIDTH]))) is None
 
 
 def _values_table3(info: TableInfo) -> dict[str, list[Number]]:
-    out: dict[str, list[Number]] = {k: [None] * 7 for k in TABLE3_KEYS}
+    out: dict[str, list[Number]] = blank_table3()
     for c in info.cells:
         out[c.row][c.col_index] = c.value
     return out

@@ -136,6 +136,50 @@ TABLE4_COLUMNS: tuple[Column, ...] = tuple(
 )
 TABLE4_KEYS = tuple(c.key for c in TABLE4_COLUMNS)
 
+# ---- the tables' shape, by name: no code indexes a table by a bare number -----------------------
+
+T2_DOC_WIDTH = len(T2_DOC_COLUMNS)  # 规章 and 行政规范性文件: made, repealed, in force
+T2_IN_FORCE = 2
+T3_WIDTH = len(TABLE3_COLUMNS)  # six kinds of applicant and 总计
+T3_TOTAL = T3_WIDTH - 1  # the 总计 column
+T3_APPLICANTS = slice(0, T3_TOTAL)
+T4_OUTCOMES = len(_T4_OUTCOMES)  # per group: upheld, corrected, other, pending, total
+T4_WIDTH = len(TABLE4_COLUMNS)
+
+
+def t4_index(group: str, outcome: str = "total") -> int:
+    """The position in table 四's row of one group's outcome."""
+    return TABLE4_KEYS.index(f"{group}_{outcome}")
+
+
+def t4_group(t4: list, group: str) -> list:
+    """One group's five figures (结果维持 … 总计)."""
+    start = t4_index(group, _T4_OUTCOMES[0][0])
+    return t4[start:start + T4_OUTCOMES]
+
+
+def review_total(t4: list) -> int | float | None:
+    return t4[t4_index("review")]
+
+
+def litigation_total(t4: list) -> int | float | None:
+    """Both kinds of 行政诉讼 together; unknown if either is."""
+    direct, after = t4[t4_index("litigation_direct")], t4[t4_index("litigation_after_review")]
+    return None if direct is None or after is None else direct + after
+
+
+def blank_row(width: int, fill: int | None = None) -> list:
+    return [fill] * width
+
+
+def blank_table3(fill: int | None = None) -> dict[str, list]:
+    """Every row of table 三, each cell `fill` (None: not read; 0: a zero table)."""
+    return {k: blank_row(T3_WIDTH, fill) for k in TABLE3_KEYS}
+
+
+def blank_table4(fill: int | None = None) -> list:
+    return blank_row(T4_WIDTH, fill)
+
 TABLES = {"table2": "表二（主动公开政府信息情况）", "table3": "表三（收到和处理政府信息公开申请情况）",
           "table4": "表四（政府信息公开行政复议、行政诉讼情况）"}
 TABLE_SHORT = {"table2": "表二", "table3": "表三", "table4": "表四"}

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from nianbao.model import Finding, Location, Report
 from nianbao.rules.registry import Context, finding, rule
-from nianbao.template import TABLE3_COLUMNS, flat
+from nianbao.template import T2_DOC_WIDTH, T2_IN_FORCE, TABLE3_COLUMNS, blank_row, flat
 
 
 @dataclass
@@ -59,8 +59,8 @@ def crossyear_valid_docs(ctx: Context) -> Iterator[Finding]:
     if not h or not h.previous:
         return
     for key in ("rules", "normative"):
-        made, repealed, in_force = ctx.report.table2.get(key) or [None] * 3
-        last = (h.previous.table2.get(key) or [None] * 3)[2]
+        made, repealed, in_force = ctx.report.table2.get(key) or blank_row(T2_DOC_WIDTH)
+        last = (h.previous.table2.get(key) or blank_row(T2_DOC_WIDTH))[T2_IN_FORCE]
         if None in (made, repealed, in_force, last):
             continue
         expected = last + made - repealed

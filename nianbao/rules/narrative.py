@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from nianbao.model import Finding, Number
 from nianbao.rules.identity import para_location
 from nianbao.rules.registry import Context, finding, rule
+from nianbao.template import T3_APPLICANTS, T3_TOTAL, T3_WIDTH, blank_row, litigation_total, review_total
 
 _NP = r"[^。；;，,\d]"  # inside one clause, no number
 
@@ -22,10 +23,11 @@ _CARRIED_FORWARD = re.compile(rf"(\d+)件{_NP}{{0,4}}(?:结转|顺延){_NP}{{0,3
 
 
 def _t3_total(ctx: Context, key: str) -> Number:
-    row = ctx.report.table3.get(key) or [None] * 7
-    if row[6] is not None:
-        return row[6]
-    return sum(v for v in row[:6] if v is not None) if None not in row[:6] else None
+    row = ctx.report.table3.get(key) or blank_row(T3_WIDTH)
+    if row[T3_TOTAL] is not None:
+        return row[T3_TOTAL]
+    applicants = row[T3_APPLICANTS]
+    return sum(v for v in applicants if v is not None) if None not in applicants else None
 
 
 @rule("narrative.applications", "error")
@@ -78,8 +80,8 @@ def narrative_review_litigation(ctx: Context) -> Iterator[Finding]:
     An error when the text says none while the table has some (or the reverse); a warning when
     the counts differ."""
     t4 = ctx.report.table4
-    review = t4[4]
-    litigation = None if t4[9] is None or t4[14] is None else t4[9] + t4[14]
+    review = review_total(t4)
+    litigation = litigation_total(t4)
     checks = (("行政复议", review, _REVIEW_NONE, _REVIEW_COUNT, "表四“行政复议”总计"),
               ("行政诉讼", litigation, _LITIGATION_NONE, _LITIGATION_COUNT, "表四两类“行政诉讼”总计之和"))
     for section, para in ctx.ev.all_paragraphs():

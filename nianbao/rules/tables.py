@@ -8,12 +8,19 @@ from nianbao.model import Finding, Location
 from nianbao.places import column_label
 from nianbao.rules.registry import Context, finding, rule
 from nianbao.template import (
+    T2_DOC_WIDTH,
+    T3_APPLICANTS,
+    T3_TOTAL,
+    T3_WIDTH,
     TABLE3_BY_KEY,
     TABLE3_COLUMNS,
     TABLE3_RESULT_KEYS,
-    TABLE4_COLUMNS,
     TABLE4_GROUPS,
+    TABLE4_KEYS,
     TABLES,
+    blank_row,
+    t4_group,
+    t4_index,
 )
 
 
@@ -103,7 +110,7 @@ def table2_regulations_not_allowed(ctx: Context) -> Iterator[Finding]:
 def table2_valid_vs_made(ctx: Context) -> Iterator[Finding]:
     """现行有效件数 is at least 本年制发件数 − 本年废止件数 (for 规章 and 行政规范性文件)."""
     for key in ("rules", "normative"):
-        made, repealed, in_force = (ctx.report.table2.get(key) or [None] * 3)
+        made, repealed, in_force = (ctx.report.table2.get(key) or blank_row(T2_DOC_WIDTH))
         if None in (made, repealed, in_force):
             continue
         if in_force < made - repealed:
@@ -132,7 +139,7 @@ def table2_fee_scale(ctx: Context) -> Iterator[Finding]:
 
 
 def _t3(ctx: Context, key: str) -> list:
-    return ctx.report.table3.get(key) or [None] * 7
+    return ctx.report.table3.get(key) or blank_row(T3_WIDTH)
 
 
 @rule("table3.row_total", "error")
@@ -142,10 +149,10 @@ def table3_row_total(ctx: Context) -> Iterator[Finding]:
         row = _t3(ctx, key)
         if None in row:
             continue
-        s = sum(row[:6])
-        if s != row[6]:
-            yield finding("table3.row_total", f"六类申请人之和为 {s}，“总计”填报为 {row[6]}。",
-                          Location(table="table3", row=key, column="total"), expected=s, reported=row[6])
+        s = sum(row[T3_APPLICANTS])
+        if s != row[T3_TOTAL]:
+            yield finding("table3.row_total", f"六类申请人之和为 {s}，“总计”填报为 {row[T3_TOTAL]}。",
+                          Location(table="table3", row=key, column="total"), expected=s, reported=row[T3_TOTAL])
 
 
 @rule("table3.results_total", "error")
@@ -185,12 +192,12 @@ def table4_total(ctx: Context) -> Iterator[Finding]:
     """Table 四: in each of the three groups, 总计 = 结果维持 + 结果纠正 + 其他结果 + 尚未审结
     (spec §3 rule 4)."""
     t4 = ctx.report.table4
-    for gi, (group, _label) in enumerate(TABLE4_GROUPS):
-        vals = t4[gi * 5: gi * 5 + 5]
-        if None in vals:
+    for group, _label in TABLE4_GROUPS:
+        *parts, total = t4_group(t4, group)
+        if None in parts or total is None:
             continue
-        s = sum(v for v in vals[:4] if v is not None)  # none is: for the type checker
-        if s != vals[4]:
-            yield finding("table4.total", f"维持、纠正、其他、尚未审结之和为 {s}，“总计”填报为 {vals[4]}。",
-                          Location(table="table4", column=TABLE4_COLUMNS[gi * 5 + 4].key),
-                          expected=s, reported=vals[4], group=group)
+        s = sum(v for v in parts if v is not None)  # none is: for the type checker
+        if s != total:
+            yield finding("table4.total", f"维持、纠正、其他、尚未审结之和为 {s}，“总计”填报为 {total}。",
+                          Location(table="table4", column=TABLE4_KEYS[t4_index(group)]),
+                          expected=s, reported=total, group=group)
