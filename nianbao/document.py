@@ -138,6 +138,26 @@ def lines_to_table(lines: list[Line]) -> Table:
 
 
 _SENTENCE_END = tuple("。！？；：!?;:")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The tolerances by which a page's lines become paragraphs and tables — in ems of the line's
+    font, or shares of the typical line — named here so that a reader never carries a bare number."""
+
+    indent_em: float = 1.2  # a line that starts this far right of the margin opens a paragraph
+    # a line that stops this far short of the full width closes one: Chinese line breaking carries
+    # the last character with a closing 。 to the next line, so one character short is not an end
+    short_line_em: float = 2.2
+    short_text_share: float = 0.8  # with no positions (extracted text): shorter than this share of a full line
+    full_width_quantile: float = 0.9  # the full line: this quantile of the lines' right ends
+    left_margin_quantile: float = 0.05  # the margin: a low quantile of the lines' starts (below it, stray marks)
+    prose_min_chars: int = 40  # a line this long ending in 。 inside a table's region is a note, not a row
+    page_number_zone: float = 0.8  # a page number is a line below this share of the page's height
+    default_font_pt: float = 12.0
+
+
+LAYOUT = Layout()
 _ITEM_START = re.compile(r"^(?:[（(][一二三四五六七八九十\d]+[）)]|[一二三四五六七八九十]+、|\d+[.．、](?!\d)|[①-⑳])")
 
 
@@ -208,15 +228,15 @@ def assemble(lines: list[Line], tables: list[tuple[int, Table]] | None = None) -
 def _is_prose(ln: Line) -> bool:
     """A long line ending in a full stop inside a table region is a note, not a table row."""
     text = ln.text.strip()
-    return len(text) > 40 and text.endswith("。") and not split_values(text)[1]
+    return len(text) > LAYOUT.prose_min_chars and text.endswith("。") and not split_values(text)[1]
 
 
 def _typical_width(lines: list[Line]) -> float | None:
     xs = sorted(ln.x1 for ln in lines if ln.x1 is not None)
     if xs:
-        return xs[int(len(xs) * 0.9)]
+        return xs[int(len(xs) * LAYOUT.full_width_quantile)]
     lens = sorted(len(ln.text.strip()) for ln in lines)
-    return float(lens[int(len(lens) * 0.9)]) if lens else None
+    return float(lens[int(len(lens) * LAYOUT.full_width_quantile)]) if lens else None
 
 
 def _typical_left(lines: list[Line]) -> float | None:
@@ -225,7 +245,7 @@ def _typical_left(lines: list[Line]) -> float | None:
     xs = sorted(ln.x0 for ln in lines if ln.x0 is not None)
     if not xs:
         return None
-    return xs[len(xs) // 20]
+    return xs[int(len(xs) * LAYOUT.left_margin_quantile)]
 
 
 def _starts_paragraph(prev: Line, ln: Line, full: float | None, left: float | None) -> bool:
@@ -235,16 +255,14 @@ def _starts_paragraph(prev: Line, ln: Line, full: float | None, left: float | No
     if prev_text.endswith("报告") and len(prev_text) <= 40:
         return True  # the title's last line
     if ln.x0 is not None and left is not None:
-        em = ln.size or 12.0
-        if ln.x0 - left > 1.2 * em:  # first-line indent
+        em = ln.size or LAYOUT.default_font_pt
+        if ln.x0 - left > LAYOUT.indent_em * em:  # first-line indent
             return True
-        if prev.x1 is not None and full is not None and full - prev.x1 > 2.2 * em:
-            # the previous line stopped short (by more than the one character that line-breaking
-            # rules carry over with a closing 。)
-            return True
+        if prev.x1 is not None and full is not None and full - prev.x1 > LAYOUT.short_line_em * em:
+            return True  # the previous line stopped short
         return False
     # no layout (PDF-extracted text): judge by punctuation and length
-    if ends and (_ITEM_START.match(text) or full is None or len(prev_text) < 0.8 * full):
+    if ends and (_ITEM_START.match(text) or full is None or len(prev_text) < LAYOUT.short_text_share * full):
         return True
     return False
 

@@ -12,7 +12,7 @@ import bisect
 import logging
 from pathlib import Path
 
-from nianbao.document import Document, Line, Table, assemble, is_page_number
+from nianbao.document import LAYOUT, Document, Line, Table, assemble, is_page_number
 from nianbao.readers import Limits, ReadError
 
 # pdfminer logs every oddity of a damaged file ("Data-loss while decompressing …"); a file we
@@ -88,7 +88,7 @@ def _extract(pdf):
         text_page = page.filter(outside) if boxes else page
         for tl in text_page.extract_text_lines(strip=True, return_chars=True):
             text = tl["text"]
-            if not text.strip() or (is_page_number(text) and tl["top"] > page.height * 0.8):
+            if not text.strip() or (is_page_number(text) and tl["top"] > page.height * LAYOUT.page_number_zone):
                 continue
             size = tl["chars"][0]["size"] if tl.get("chars") else None
             lines.append((pno, tl["top"], Line(text, page=pno, x0=tl["x0"], x1=tl["x1"], size=size)))
