@@ -1,9 +1,10 @@
-"""The neutral document every reader produces: paragraphs and table grids in document order.
+"""The neutral document every reader produces: paragraphs and table grids in document order,
+each block with its source (where in the clerk's file it came from).
 
-Readers know file formats; they know nothing about the report. The normaliser knows the
-report; it never sees a file. Between them sits this module, plus two helpers shared by the
-line-based sources (PDF and PDF-extracted text): building paragraphs from broken lines, and
-building table rows from lines such as "（一）予以公开 10 0 0 0 0 0 10".
+The readers know file formats; the normaliser knows the report and never sees a file. The one
+place where reading needs the report's shape — rebuilding paragraphs and table rows from the
+broken lines of a PDF or of PDF-extracted text, which must know the section headings — is
+`nianbao/readers/lines.py`.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-
-from nianbao.template import match_heading
 
 CJK = r"\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef“”‘’《》〈〉【】〔〕—…·"
 _SPACE_NEAR_CJK = re.compile(rf"(?<=[{CJK}])[ \t]+|[ \t]+(?=[{CJK}])")
@@ -31,11 +30,39 @@ def clean_text(text: str) -> str:
     return _MULTISPACE.sub(" ", text).strip()
 
 
+@dataclass(frozen=True)
+class Source:
+    """Where a block or a table cell came from in the clerk's own file, for a writer that puts a
+    finding back in place (a Word comment on the paragraph or the cell):
+
+    - .docx: `path`, the indexes of the element among its parent's children from `w:body` down
+      (a paragraph `(12,)`; one inside a content control `(5, 0)`); a table cell adds its row
+      (among the table's `w:tr`) and its cell (among the row's `w:tc`, content controls looked
+      through): `(20, 3, 1)`;
+    - PDF: `page` and `box` (x0, top, x1, bottom in points, as pdfplumber gives them);
+    - text: `line` (1-based).
+    """
+
+    path: tuple[int, ...] = ()
+    page: int | None = None
+    line: int | None = None
+    box: tuple[float, float, float, float] | None = None
+
+    def cell(self, row: int, index: int) -> Source:
+        """A .docx cell of this table: its row and its `w:tc` index within the row."""
+        return Source((*self.path, row, index), self.page, self.line)
+
+
 @dataclass
 class Paragraph:
     text: str
     page: int | None = None
     line: int | None = None  # first line in a .txt file (1-based)
+    source: Source | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.source is None and (self.page is not None or self.line is not None):
+            self.source = Source(page=self.page, line=self.line)
 
 
 @dataclass
@@ -46,6 +73,23 @@ class Table:
     line: int | None = None
     row_pages: list[int | None] = field(default_factory=list)
     row_lines: list[int | None] = field(default_factory=list)
+    source: Source | None = field(default=None, compare=False)
+    # per grid position, where that cell's text came from (None: covered, or not known)
+    cell_sources: list[list[Source | None]] = field(default_factory=list, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.source is None and (self.page is not None or self.line is not None):
+            self.source = Source(page=self.page, line=self.line)
+
+    def cell_source(self, row: int, col: int) -> Source | None:
+        """Where the cell at this grid position came from; for a table rebuilt from lines, the
+        line of its row."""
+        if row < len(self.cell_sources) and col < len(self.cell_sources[row]):
+            return self.cell_sources[row][col]
+        if self.cell_sources or row >= len(self.rows) or col >= len(self.rows[row]) or self.rows[row][col] is None:
+            return None
+        page, line = self.row_page(row), self.row_line(row)
+        return Source(page=page, line=line) if page is not None or line is not None else None
 
     def row_page(self, i: int) -> int | None:
         return self.row_pages[i] if i < len(self.row_pages) else self.page
@@ -76,195 +120,6 @@ class Document:
     @property
     def tables(self) -> list[Table]:
         return [b for b in self.blocks if isinstance(b, Table)]
-
-
-# ---- line-based sources ---------------------------------------------------------------------
-
-
-@dataclass
-class Line:
-    text: str
-    page: int | None = None
-    line: int | None = None
-    x0: float | None = None  # left edge, when the source has a layout
-    x1: float | None = None
-    size: float | None = None  # font size
-
-
-_PAGE_NUMBER = re.compile(r"^\s*(?:[-—–－]\s*\d{1,4}\s*[-—–－]|第\s*\d{1,4}\s*页(?:\s*[/，,]?\s*共\s*\d+\s*页)?|\d{1,4}\s*/\s*\d{1,4})\s*$")
-
-
-def is_page_number(text: str) -> bool:
-    return bool(_PAGE_NUMBER.match(text))
-
-
-VALUE_TOKEN = r"[-－]?\d[\d,，]*(?:[.．]\d+)?|[-—–/／－]+|无"
-_TRAILING_VALUES = re.compile(rf"^(?P<label>.*?)(?P<values>(?:(?:^|\s+)(?:{VALUE_TOKEN}))+)\s*$")
-_NUMBER_TOKEN = re.compile(r"^[-－]?\d[\d,，]*(?:[.．]\d+)?$")
-
-
-def split_values(text: str) -> tuple[str, list[str]]:
-    """'（一）予以公开 10 0 0 0 0 0 10' → ('（一）予以公开', ['10', '0', …]).
-
-    Only whitespace-separated trailing tokens count as values, and at least one must be a
-    number: '1.属于国家秘密' keeps its 1, and '3.其他' has no values.
-    """
-    text = text.replace("\u3000", " ").strip()
-    m = _TRAILING_VALUES.match(text)
-    if not m:
-        return text, []
-    values = m.group("values").split()
-    if not any(_NUMBER_TOKEN.match(v) for v in values) and not all(re.fullmatch(r"[-—–/／－]+", v) for v in values):
-        return text, []  # "…全年无": a word, not a cell; a lone dash is a (bad) cell
-    label = m.group("label").strip()
-    if label and re.search(r"[\d.．、]$", label) and not re.search(r"\s$", text[: m.start("values")]):
-        return text, []
-    return label, values
-
-
-def lines_to_table(lines: list[Line]) -> Table:
-    """Rows from lines: each line with trailing numbers closes a row; lines without numbers
-    are (parts of) labels and are kept as label-only rows for the normaliser to join."""
-    rows: list[list[str | None]] = []
-    pages: list[int | None] = []
-    nums: list[int | None] = []
-    for ln in lines:
-        label, values = split_values(ln.text)
-        rows.append([label, *values])
-        pages.append(ln.page)
-        nums.append(ln.line)
-    first = lines[0] if lines else Line("")
-    return Table(rows, first.page, first.line, pages, nums)
-
-
-_SENTENCE_END = tuple("。！？；：!?;:")
-
-
-@dataclass(frozen=True)
-class Layout:
-    """The tolerances by which a page's lines become paragraphs and tables — in ems of the line's
-    font, or shares of the typical line — named here so that a reader never carries a bare number."""
-
-    indent_em: float = 1.2  # a line that starts this far right of the margin opens a paragraph
-    # a line that stops this far short of the full width closes one: Chinese line breaking carries
-    # the last character with a closing 。 to the next line, so one character short is not an end
-    short_line_em: float = 2.2
-    short_text_share: float = 0.8  # with no positions (extracted text): shorter than this share of a full line
-    full_width_quantile: float = 0.9  # the full line: this quantile of the lines' right ends
-    left_margin_quantile: float = 0.05  # the margin: a low quantile of the lines' starts (below it, stray marks)
-    prose_min_chars: int = 40  # a line this long ending in 。 inside a table's region is a note, not a row
-    page_number_zone: float = 0.8  # a page number is a line below this share of the page's height
-    default_font_pt: float = 12.0
-
-
-LAYOUT = Layout()
-_ITEM_START = re.compile(r"^(?:[（(][一二三四五六七八九十\d]+[）)]|[一二三四五六七八九十]+、|\d+[.．、](?!\d)|[①-⑳])")
-
-
-def assemble(lines: list[Line], tables: list[tuple[int, Table]] | None = None) -> list[Paragraph | Table]:
-    """Blocks from the lines of a line-based source (and grid tables found by layout, given as
-    (index of the line they precede, table)).
-
-    Section headings are their own paragraphs. Inside sections 二, 三 and 四, lines that are not
-    covered by a grid table become a table rebuilt from lines. Elsewhere broken lines are
-    joined into paragraphs: a paragraph ends at a short line, an indented line, an item
-    marker after a full stop, or a heading.
-    """
-    tables = sorted(tables or [], key=lambda t: t[0])
-    lines = [ln for ln in lines if ln.text.strip() and not is_page_number(ln.text)]
-    blocks: list[Paragraph | Table] = []
-    full = _typical_width(lines)
-    left = _typical_left(lines)
-    section: str | None = None
-    section_has_grid: set[str] = set()
-    # which section each grid table falls in is decided by the headings before it
-    pending: list[Line] = []  # lines of a table rebuilt from lines
-    para: list[Line] = []
-    t_iter = iter(tables)
-    next_table = next(t_iter, None)
-
-    def flush_para() -> None:
-        if para:
-            # lines are glued; clean_text keeps a space only between two Latin words
-            blocks.append(Paragraph(clean_text(" ".join(p.text.strip() for p in para)), para[0].page, para[0].line))
-            para.clear()
-
-    def flush_table() -> None:
-        if pending:
-            blocks.append(lines_to_table(list(pending)))
-            pending.clear()
-
-    for i, ln in enumerate(lines + [None]):
-        while next_table is not None and next_table[0] <= i:
-            flush_para()
-            flush_table()
-            blocks.append(next_table[1])
-            if section:
-                section_has_grid.add(section)
-            next_table = next(t_iter, None)
-        if ln is None:
-            break
-        text = ln.text.strip()
-        heading = match_heading(text)
-        if heading:
-            flush_para()
-            flush_table()
-            blocks.append(Paragraph(clean_text(text), ln.page, ln.line))
-            section = heading.section.key
-            continue
-        if section in ("2", "3", "4") and section not in section_has_grid and not _is_prose(ln):
-            flush_para()
-            pending.append(ln)
-            continue
-        flush_table()
-        if para and _starts_paragraph(para[-1], ln, full, left):
-            flush_para()
-        para.append(ln)
-    flush_para()
-    flush_table()
-    return blocks
-
-
-def _is_prose(ln: Line) -> bool:
-    """A long line ending in a full stop inside a table region is a note, not a table row."""
-    text = ln.text.strip()
-    return len(text) > LAYOUT.prose_min_chars and text.endswith("。") and not split_values(text)[1]
-
-
-def _typical_width(lines: list[Line]) -> float | None:
-    xs = sorted(ln.x1 for ln in lines if ln.x1 is not None)
-    if xs:
-        return xs[int(len(xs) * LAYOUT.full_width_quantile)]
-    lens = sorted(len(ln.text.strip()) for ln in lines)
-    return float(lens[int(len(lens) * LAYOUT.full_width_quantile)]) if lens else None
-
-
-def _typical_left(lines: list[Line]) -> float | None:
-    """The text's left margin: most paragraphs are indented, so not the most common x0 but a
-    low one (the lowest few may be stray marks)."""
-    xs = sorted(ln.x0 for ln in lines if ln.x0 is not None)
-    if not xs:
-        return None
-    return xs[int(len(xs) * LAYOUT.left_margin_quantile)]
-
-
-def _starts_paragraph(prev: Line, ln: Line, full: float | None, left: float | None) -> bool:
-    text = ln.text.strip()
-    prev_text = prev.text.strip()
-    ends = prev_text.endswith(_SENTENCE_END) or prev_text.endswith(("）", ")", "”")) and len(prev_text) < 20
-    if prev_text.endswith("报告") and len(prev_text) <= 40:
-        return True  # the title's last line
-    if ln.x0 is not None and left is not None:
-        em = ln.size or LAYOUT.default_font_pt
-        if ln.x0 - left > LAYOUT.indent_em * em:  # first-line indent
-            return True
-        if prev.x1 is not None and full is not None and full - prev.x1 > LAYOUT.short_line_em * em:
-            return True  # the previous line stopped short
-        return False
-    # no layout (PDF-extracted text): judge by punctuation and length
-    if ends and (_ITEM_START.match(text) or full is None or len(prev_text) < LAYOUT.short_text_share * full):
-        return True
-    return False
 
 
 def normalize_number_text(raw: str) -> str:

@@ -1,18 +1,23 @@
 """Readers: a file in any format it arrives in → the neutral document.
 
+The formats are a registry (`READERS`): each declares its extensions, what its first bytes may
+be, the limits it enforces and the function that reads it. `read()` does what every format
+shares — the extension, the size, the first bytes, an encrypted Office file — then hands the
+file to its reader. Adding a format is one entry here and one module.
+
 A file we cannot read is not a traceback: every reader raises ReadError carrying the rule id
 of the spec's file.* rules and a message a clerk can act on.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from nianbao.document import Document
-
-SUPPORTED = (".docx", ".doc", ".wps", ".pdf", ".txt")
 
 
 @dataclass(frozen=True)
@@ -59,8 +64,31 @@ def _office_encrypted(path: Path) -> bool:
 
 KIND_ZH = {"pdf": "PDF 文件", "zip": "压缩包或 .docx 文件", "ole": "旧版 Word/WPS（.doc/.wps）文件",
            "rtf": "RTF 文件", "image": "图片", "binary": "二进制文件", "text": "纯文本"}
-EXPECTED = {".docx": {"zip"}, ".pdf": {"pdf"}, ".txt": {"text"}, ".doc": {"ole", "rtf", "zip"},
-            ".wps": {"ole", "zip"}}
+
+
+@dataclass(frozen=True)
+class Reader:
+    extensions: tuple[str, ...]
+    sniffed: frozenset[str]  # what `sniff` may say of a genuine file of this format
+    target: str  # "module:function", imported on first use (python-docx, pdfplumber are slow to import)
+    enforces: tuple[str, ...] = ("max_bytes",)  # the Limits it applies, besides the size every file gets
+
+    def load(self) -> Callable[[Path, Limits], Document]:
+        module, _, name = self.target.partition(":")
+        return getattr(importlib.import_module(module), name)
+
+
+READERS: tuple[Reader, ...] = (
+    Reader((".docx",), frozenset({"zip"}), "nianbao.readers.docx:read_docx", ("max_bytes", "max_unzipped_bytes",
+                                                                             "max_zip_ratio")),
+    Reader((".pdf",), frozenset({"pdf"}), "nianbao.readers.pdf:read_pdf", ("max_bytes", "max_pages")),
+    Reader((".txt",), frozenset({"text"}), "nianbao.readers.txt:read_txt"),
+    # a Word "web page" or RTF saved as .doc, and WPS's own zip form, go through LibreOffice too
+    Reader((".doc",), frozenset({"ole", "rtf", "zip"}), "nianbao.readers.doc:read_doc", ("max_bytes", "convert_timeout")),
+    Reader((".wps",), frozenset({"ole", "zip"}), "nianbao.readers.doc:read_doc", ("max_bytes", "convert_timeout")),
+)
+BY_EXTENSION = {ext: r for r in READERS for ext in r.extensions}
+SUPPORTED = tuple(BY_EXTENSION)
 
 
 def read(path: str | os.PathLike[str], limits: Limits | None = None) -> Document:
@@ -68,9 +96,11 @@ def read(path: str | os.PathLike[str], limits: Limits | None = None) -> Document
     limits = limits or Limits()
     p = Path(path)
     ext = p.suffix.lower()
-    if ext not in SUPPORTED:
+    reader = BY_EXTENSION.get(ext)
+    if reader is None:
         raise ReadError("file.unsupported_type",
-                        f"不支持的文件类型“{ext or '无扩展名'}”。请提交 .docx、.doc、.wps、.pdf 或 .txt 格式的年度报告。",
+                        f"不支持的文件类型“{ext or '无扩展名'}”。请提交 {'、'.join(SUPPORTED[:-1])} 或 {SUPPORTED[-1]} "
+                        "格式的年度报告。",
                         extension=ext)
     try:
         size = p.stat().st_size
@@ -89,22 +119,8 @@ def read(path: str | os.PathLike[str], limits: Limits | None = None) -> Document
     if kind == "ole" and _office_encrypted(p):
         raise ReadError("file.unreadable", "文件已加密（设置了打开密码），系统无法读取。请取消密码后重新提交。",
                         encrypted=True)
-    if kind not in EXPECTED[ext]:
+    if kind not in reader.sniffed:
         raise ReadError("file.unreadable",
                         f"文件扩展名是“{ext}”，但内容实际是{KIND_ZH[kind]}，系统无法按{ext}读取。"
                         "请用 Word 或 WPS 打开后“另存为”正确的格式再提交。", extension=ext, actual=kind)
-    if ext == ".txt":
-        from nianbao.readers.txt import read_txt
-
-        return read_txt(p)
-    if ext == ".docx":
-        from nianbao.readers.docx import read_docx
-
-        return read_docx(p, limits)
-    if ext == ".pdf":
-        from nianbao.readers.pdf import read_pdf
-
-        return read_pdf(p, limits)
-    from nianbao.readers.doc import read_doc
-
-    return read_doc(p, limits)
+    return reader.load()(p, limits)

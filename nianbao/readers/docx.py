@@ -11,7 +11,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from nianbao.document import Artifact, Document, Paragraph, Table, clean_text
+from nianbao.document import Artifact, Document, Paragraph, Source, Table, clean_text
 from nianbao.readers import Limits, ReadError
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -54,7 +54,7 @@ def read_docx(path: Path, limits: Limits) -> Document:
     artifacts: list[Artifact] = []
     blocks: list[Paragraph | Table] = []
     body = document.element.body
-    _walk(body, blocks, artifacts)
+    _walk(body, blocks, artifacts, ())
     try:
         comments_part = any("comments" in str(rel.reltype) for rel in document.part.rels.values())
     except Exception:  # noqa: BLE001 - a rel we cannot inspect is not a comment
@@ -64,17 +64,17 @@ def read_docx(path: Path, limits: Limits) -> Document:
     return Document(blocks, "docx", artifacts)
 
 
-def _walk(container, blocks: list[Paragraph | Table], artifacts: list[Artifact]) -> None:
-    for child in container.iterchildren():
+def _walk(container, blocks: list[Paragraph | Table], artifacts: list[Artifact], path: tuple[int, ...]) -> None:
+    for i, child in enumerate(container.iterchildren()):
         tag = child.tag
         if tag == f"{W}p":
-            blocks.append(Paragraph(clean_text(_text(child, artifacts))))
+            blocks.append(Paragraph(clean_text(_text(child, artifacts)), source=Source((*path, i))))
         elif tag == f"{W}tbl":
-            blocks.append(_table(child, artifacts))
+            blocks.append(_table(child, artifacts, Source((*path, i))))
         elif tag == f"{W}sdt":  # content control around paragraphs or tables
             content = child.find(f"{W}sdtContent")
             if content is not None:
-                _walk(content, blocks, artifacts)
+                _walk(content, blocks, artifacts, (*path, i))
 
 
 def _text(el, artifacts: list[Artifact] | None) -> str:
@@ -98,16 +98,19 @@ def _text(el, artifacts: list[Artifact] | None) -> str:
     return "".join(parts)
 
 
-def _table(tbl, artifacts: list[Artifact]) -> Table:
+def _table(tbl, artifacts: list[Artifact], source: Source) -> Table:
     rows: list[list[str | None]] = []
-    for tr in tbl.iterchildren(f"{W}tr"):
+    sources: list[list[Source | None]] = []
+    for ri, tr in enumerate(tbl.iterchildren(f"{W}tr")):
         row: list[str | None] = []
+        where: list[Source | None] = []
         trpr = tr.find(f"{W}trPr")
         if trpr is not None:
             before = trpr.find(f"{W}gridBefore")
             if before is not None:
                 row.extend([None] * int(before.get(f"{W}val", "0")))
-        for tc in _cells(tr):
+                where.extend([None] * int(before.get(f"{W}val", "0")))
+        for ci, tc in enumerate(_cells(tr)):
             span = 1
             tcpr = tc.find(f"{W}tcPr")
             continued = False
@@ -123,8 +126,11 @@ def _table(tbl, artifacts: list[Artifact]) -> Table:
             ).strip("\n")
             row.append(None if continued else text)
             row.extend([None] * (span - 1))
+            where.append(None if continued else source.cell(ri, ci))
+            where.extend([None] * (span - 1))
         rows.append(row)
-    return Table(rows)
+        sources.append(where)
+    return Table(rows, source=source, cell_sources=sources)
 
 
 def _cells(tr):

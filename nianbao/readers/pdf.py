@@ -12,8 +12,9 @@ import bisect
 import logging
 from pathlib import Path
 
-from nianbao.document import LAYOUT, Document, Line, Table, assemble, is_page_number
+from nianbao.document import Document, Source, Table
 from nianbao.readers import Limits, ReadError
+from nianbao.readers.lines import LAYOUT, Line, assemble, is_page_number
 
 # pdfminer logs every oddity of a damaged file ("Data-loss while decompressing …"); a file we
 # cannot read is reported as a finding, so its chatter stays out of the clerk's terminal
@@ -75,8 +76,10 @@ def _extract(pdf):
             rows = t.extract()
             width = max((sum(1 for c in r if c is not None) for r in rows), default=0)
             if len(rows) >= 2 and width >= 2:  # a one-column "table" is a framed paragraph
-                grids.append((t.bbox, rows))
-        boxes = [b for b, _ in grids]
+                cells = [[Source(page=pno, box=tuple(box)) if box is not None and text is not None else None
+                          for box, text in zip(r.cells, row, strict=False)] for r, row in zip(t.rows, rows, strict=False)]
+                grids.append((t.bbox, rows, cells))
+        boxes = [b for b, _, _ in grids]
 
         def outside(obj, boxes=boxes) -> bool:
             if obj.get("object_type") != "char":
@@ -91,9 +94,11 @@ def _extract(pdf):
             if not text.strip() or (is_page_number(text) and tl["top"] > page.height * LAYOUT.page_number_zone):
                 continue
             size = tl["chars"][0]["size"] if tl.get("chars") else None
-            lines.append((pno, tl["top"], Line(text, page=pno, x0=tl["x0"], x1=tl["x1"], size=size)))
-        for (_x0, top, _x1, _bottom), rows in grids:
-            tables.append((pno, top, Table(rows, page=pno, row_pages=[pno] * len(rows))))
+            lines.append((pno, tl["top"], Line(text, page=pno, x0=tl["x0"], x1=tl["x1"], size=size, top=tl["top"],
+                                               bottom=tl["bottom"])))
+        for bbox, rows, cells in grids:
+            tables.append((pno, bbox[1], Table(rows, page=pno, row_pages=[pno] * len(rows),
+                                               source=Source(page=pno, box=tuple(bbox)), cell_sources=cells)))
     return lines, tables, n_chars, n_images
 
 
@@ -120,3 +125,4 @@ def _width(t: Table) -> int:
 def _append(a: Table, b: Table) -> None:
     a.rows.extend(b.rows)
     a.row_pages.extend(b.row_pages)
+    a.cell_sources.extend(b.cell_sources)

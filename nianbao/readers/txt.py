@@ -13,8 +13,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from nianbao.document import Artifact, Document, Line, Paragraph, Table, assemble, clean_text
-from nianbao.readers import ReadError
+from nianbao.document import Artifact, Document, Paragraph, Table, clean_text
+from nianbao.readers import Limits, ReadError
+from nianbao.readers.lines import Line, assemble
 from nianbao.template import flat, match_heading
 
 _ARTIFACT = re.compile(r"\[(bookmark|comment|footnote|endnote|image|hyperlink)\s*:[^\]\n]*\]", re.IGNORECASE)
@@ -34,7 +35,7 @@ def decode(data: bytes) -> str:
         raise ReadError("file.unreadable", "文本文件的编码无法识别（既不是 UTF-8 也不是 GBK）。请另存为 UTF-8 编码后重新提交。") from exc
 
 
-def read_txt(path: Path) -> Document:
+def read_txt(path: Path, limits: Limits | None = None) -> Document:
     text = decode(path.read_bytes())
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     artifacts: list[Artifact] = []
