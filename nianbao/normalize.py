@@ -7,7 +7,9 @@ kept; the rules turn that into findings.
 
 from __future__ import annotations
 
+import calendar
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -136,16 +138,15 @@ def normalize(doc: Document) -> Parsed:
             if isinstance(b, Paragraph) and b.text:
                 paras.append(Para(b.text, b.page, b.line, len(paras) + 1))
 
-    flat_parts = [p.text for p in doc.paragraphs]
-    for t in doc.tables:
-        for r in t.rows:
-            flat_parts.extend(c for c in r if c)
-    flat_text = flat("".join(flat_parts))
-    m21, m19 = template_markers(flat_text)
+    table_parts = [c for t in doc.tables for r in t.rows for c in r if c]
+    flat_text = flat("".join([p.text for p in doc.paragraphs] + table_parts))
+    # the template is the tables' (a text that merely names 行政规范性文件 is no marker); with no
+    # table read at all, the text is all there is
+    m21, m19 = template_markers(flat("".join(table_parts)) if table_parts else flat_text)
 
     grouped = _classify_tables(blocks, section_of_block)
     t2_label_2019 = any(flat(_row_label(r)) == "规范性文件" for t in grouped["table2"] for r in t.rows)
-    if t2_label_2019:
+    if t2_label_2019 and not m21:  # a 2021 table 二 that shortens its label is still a 2021 table
         m19.append("规范性文件")
     template = template_kind(m21, m19)
 
@@ -239,28 +240,58 @@ def _title_parts(title: str | None) -> tuple[str | None, int | None]:
     return body, int(m.group("year"))
 
 
-_PERIOD_WORDS = r"(?:统计期限|统计数据时间|统计时间|统计时限|统计区间|统计期|数据统计|时间范围|统计周期|报告期)"
-_DATE_RANGE = re.compile(
-    r"(?P<y1>\d{4})年(?P<m1>\d{1,2})月(?P<d1>\d{1,2})日?(?:起)?(?:至|到|—+|－|-|~|～)(?:(?P<y2>\d{4})年)?(?P<m2>\d{1,2})月(?P<d2>\d{1,2})日"
-)
+_PERIOD_WORDS = (r"(?:统计期限|统计期间|统计时间|统计时限|统计时段|统计区间|统计范围|统计周期|统计期|数据统计|时间范围|"
+                 r"报告期|数据期限|数据时间|数据截止|统计截止)")
+_D = r"(?P<{y}>\d{{4}})\s*[年./-]\s*(?P<{m}>\d{{1,2}})\s*(?:月\s*(?:(?P<{d}>\d{{1,2}})\s*日?)?|[./-]\s*(?P<{d}x>\d{{1,2}}))"
+_D2 = (r"(?:(?P<y2>\d{4})\s*[年./-]\s*)?(?P<m2>\d{1,2})\s*(?:月\s*(?:(?P<d2>\d{1,2})\s*日)?|[./-]\s*(?P<d2x>\d{1,2}))")
+# 2024年1月1日至12月31日, 自2024年1月1日起至2024年12月31日止, 2024.1.1-2024.12.31, 2024-01-01至2024-12-31,
+# 2024年1月至12月 (the months say the whole year)
+_DATE_RANGE = re.compile(_D.format(y="y1", m="m1", d="d1") + r"\s*(?:起|开始)?\s*(?:至|到|—+|－|-|–|~|～)\s*" + _D2)
+# 2024年度, 2024年全年: the calendar year by name
+_WHOLE_YEAR = re.compile(r"(?P<y>\d{4})年(?:度|全年|整年)|截[至止]到?(?P<y_end>\d{4})年12月31日")
+_CN_NUM = {c: i for i, c in enumerate("〇一二三四五六七八九")} | {"○": 0, "零": 0}
+_CN_MONTH_DAY = re.compile(r"([一二三四五六七八九十]{1,3})(?=[月日])")
+
+
+def _cn_number(text: str) -> str:
+    """一 → 1, 十二 → 12, 三十一 → 31 (the months and days of a date written in words)."""
+    if "十" not in text:
+        return "".join(str(_CN_NUM[c]) for c in text)
+    tens, _, ones = text.partition("十")
+    return str((_CN_NUM[tens] if tens else 1) * 10 + (_CN_NUM[ones] if ones else 0))
+
+
+def date_digits(text: str) -> str:
+    """A date as written in words or full-width digits, in ASCII digits: 二〇二四年十二月三十一日 → 2024年12月31日."""
+    text = unicodedata.normalize("NFKC", cn_year_digits(text))
+    return _CN_MONTH_DAY.sub(lambda m: _cn_number(m.group(1)), text)
 
 
 def _period(preamble: list[Paragraph], sections: dict[str, list[Para]]) -> dict | None:
     texts = [p.text for p in preamble] + [p.text for p in sections["1"][:3]]
     for text in texts:
         t = flat(text)
-        kw = re.search(_PERIOD_WORDS, t)
-        rng = _DATE_RANGE.search(t, kw.end() if kw else 0)
+        digits = date_digits(t)
+        kw = re.search(_PERIOD_WORDS, digits)
+        origin = kw.end() if kw else 0
+        rng = _DATE_RANGE.search(digits, origin)
+        whole = _WHOLE_YEAR.search(digits, origin) if kw else None
+        if whole and (not rng or whole.start() < rng.start()) and whole.start() - origin <= 20:
+            y = int(whole["y"] or whole["y_end"])
+            return {"text": whole.group(0), "start": date(y, 1, 1).isoformat(), "end": date(y, 12, 31).isoformat()}
         if kw and (not rng or rng.start() - kw.end() > 20):
             snippet = t[kw.start(): kw.start() + 40].split("。")[0]
             return {"text": snippet, "start": None, "end": None}
         if rng:
-            y1, m1, d1 = int(rng["y1"]), int(rng["m1"]), int(rng["d1"])
+            y1, m1 = int(rng["y1"]), int(rng["m1"])
             y2 = int(rng["y2"]) if rng["y2"] else y1
-            m2, d2 = int(rng["m2"]), int(rng["d2"])
+            m2 = int(rng["m2"])
+            d1_text, d2_text = rng["d1"] or rng["d1x"], rng["d2"] or rng["d2x"]
             start: str | None
             end: str | None
             try:
+                d1 = int(d1_text) if d1_text else 1
+                d2 = int(d2_text) if d2_text else calendar.monthrange(y2, m2)[1]  # 至12月: to its last day
                 start, end = date(y1, m1, d1).isoformat(), date(y2, m2, d2).isoformat()
             except ValueError:
                 start = end = None

@@ -186,18 +186,26 @@ TABLE_SHORT = {"table2": "表二", "table3": "表三", "table4": "表四"}
 
 # ---- template markers (spec §2: compare on text with all whitespace removed) -----------------
 
-MARKERS_2021 = ("本年制发件数", "本年废止件数", "现行有效件数", "行政规范性文件",
-                "本年处理决定数量", "本年收费金额（单位：万元）",
+# Column headings and structural rows say which template a table follows; row labels only when no
+# heading is there to say it (a 2019 table 二 labelled "行政规范性文件" is still a 2019 table)
+MARKERS_2021 = ("本年制发件数", "本年废止件数", "现行有效件数", "本年处理决定数量", "本年收费金额（单位：万元）",
                 "申请人无正当理由逾期不补正")  # （六）其他处理 split into three sub-rows
-MARKERS_2019 = ("本年新制作数量", "本年新公开数量", "对外公开总数量", "其他对外管理服务事项",
-                "上一年项目数量", "本年增/减", "第二十条第（九）项", "政府集中采购", "采购项目数量", "采购总金额")
+MARKERS_2019 = ("本年新制作数量", "本年新公开数量", "对外公开总数量", "上一年项目数量", "本年增/减", "采购项目数量",
+                "采购总金额")
+LABEL_MARKERS_2021 = ("行政规范性文件",)
+LABEL_MARKERS_2019 = ("其他对外管理服务事项", "第二十条第（九）项", "政府集中采购")
 
 
 def template_markers(flat_text: str) -> tuple[list[str], list[str]]:
-    """The 2021 and 2019 markers found in `flat_text` (whitespace already removed)."""
+    """The 2021 and 2019 markers found in `flat_text`, the tables' text with whitespace removed.
+
+    Only the tables count: the running text may well speak of 行政规范性文件 in a 2019-template
+    report, and that does not make it a hybrid."""
     m21 = [m for m in MARKERS_2021 if m in flat_text]
-    # ("规范性文件" as a row label without "行政" is a 2019 marker too: the normaliser sees labels)
     m19 = [m for m in MARKERS_2019 if m in flat_text]
+    if not m21 and not m19:
+        m21 = [m for m in LABEL_MARKERS_2021 if m in flat_text]
+        m19 = [m for m in LABEL_MARKERS_2019 if m in flat_text]
     return m21, m19
 
 
@@ -241,15 +249,36 @@ def is_placeholder_only(flat_text: str) -> bool:
 # ---- section headings -----------------------------------------------------------------------
 
 _WS = re.compile(r"[\s\u3000\u00a0]+")
+# the numbering before a heading's words, as reports really write it: 二、 二． 二. 二， 二：, 第二部分,
+# 第二章, 2、 2. (an Arabic numeral is a sections.numbering warning: the template writes 二、)
 _HEADING = re.compile(
-    r"^(?P<num>[一二三四五六]|[1-6１-６])\s*(?P<sep>[、.．，,:：]?)\s*(?P<rest>.*)$"
+    r"^(?P<num>第[一二三四五六](?:部分|章|节|项)|[一二三四五六](?![一二三四五六七八九十])|[1-6１-６](?![0-9０-９]))"
+    r"\s*(?P<sep>[、.．，,:：]?)\s*(?P<rest>.*)$"
 )
+_WRAPPERS = "【】[]「」『』*#＊ "
+_OK_SEPS = ("、", "．", ".", "，", ",", "：", ":", "")
+
+# A heading worded otherwise than the template still names its section's subject. These are the
+# words each section's heading cannot do without (learnt from published reports: 五、存在的主要问题及
+# 整改措施, 三、依申请公开情况, 四、因政府信息公开工作被申请行政复议、提起行政诉讼情况 …); they are only
+# trusted after the section's own Chinese numeral, on a short line of its own, so that table 三's
+# row labels (一、本年新收政府信息公开申请数量) and section 一's sub-items ((二)依申请公开) are not headings.
+_SUBJECT = (
+    ("4", re.compile(r"行政复议|行政诉讼")),
+    ("3", re.compile(r"(?:收到|受理|办理|处理|答复).{0,8}申请|依申请|申请公开|公开申请")),
+    ("2", re.compile(r"主动公开")),
+    ("1", re.compile(r"^(?:工作)?(?:总体|基本|整体|综合)(?:工作)?(?:情况|概况|概述)|^(?:工作)?(?:概况|概述)")),
+    ("5", re.compile(r"问题|不足|差距|改进|整改")),
+    ("6", re.compile(r"^其他|其[他它].{0,6}(?:事项|情况)|需要报告|需报告")),
+)
+_NOT_A_HEADING = re.compile(r"数量|办理结果|结转|。")
+_SUBJECT_MAX = 32
 
 
 @dataclass(frozen=True)
 class HeadingMatch:
     section: Section
-    numbering_ok: bool  # "二、" as the template writes it
+    numbering_ok: bool  # the section's own Chinese numeral (二、 as the template writes it, or 二．/第二部分)
     written: str  # the prefix as written, e.g. "2、"
     rest: str  # text after the heading on the same line (usually "")
 
@@ -263,14 +292,15 @@ def match_heading(line: str) -> HeadingMatch | None:
     """A section heading at the start of a line, or None.
 
     Only the start of a line counts, and the words after the numeral must be a section's
-    name: the preamble that lists all six names, and table 三's row labels
-    (一、本年新收…, 四、结转下年度…), are not headings.
+    name, a slight misspelling of it, or — after the section's own numeral, on a short line —
+    words naming the section's subject: the preamble that lists all six names, and table 三's
+    row labels (一、本年新收…, 四、结转下年度…), are not headings.
     """
-    text = flat(line)
+    text = flat(line).strip(_WRAPPERS)
     if not text:
         return None
     m = _HEADING.match(text)
-    num, sep, rest = (m.group("num"), m.group("sep"), m.group("rest")) if m else ("", "", text)
+    num, sep, rest = (m.group("num"), m.group("sep"), m.group("rest").strip(_WRAPPERS)) if m else ("", "", text)
     for section in SECTIONS:
         for name in section.names:
             if rest.startswith(name):
@@ -278,15 +308,26 @@ def match_heading(line: str) -> HeadingMatch | None:
                 if tail and tail[0] not in "。：:；;，,":
                     continue  # a sentence that merely starts with the name
                 return _heading(section, num, sep, tail.lstrip("。：:；;，,"))
-    if num and len(rest) <= 25:  # a slightly misworded name after a numeral: 政府信息公开行政复议和行政诉讼情况
+    if not num:
+        return None
+    if len(rest) <= 25:  # a slightly misworded name after a numeral: 政府信息公开行政复议和行政诉讼情况
         for section in SECTIONS:
             for name in section.names:
                 if (abs(len(rest) - len(name)) <= 3 and rest[:2] in name
                         and SequenceMatcher(None, rest, name).ratio() >= 0.85):
                     return _heading(section, num, sep, "")
+    numeral = num[1] if num.startswith("第") else num
+    if (numeral in NUMERALS and (sep or num.startswith("第")) and 2 <= len(rest) <= _SUBJECT_MAX
+            and not _NOT_A_HEADING.search(rest)):  # (not 五是存在问题…: an enumeration in running text)
+        rest = rest.rstrip("：:")
+        for key, subject in _SUBJECT:
+            if subject.search(rest):
+                section = SECTION_BY_KEY[key]
+                return _heading(section, num, sep, "") if section.numeral == numeral else None
     return None
 
 
 def _heading(section: Section, num: str, sep: str, rest: str) -> HeadingMatch:
-    ok = num == section.numeral and sep == "、"
+    numeral = num[1] if num.startswith("第") else num
+    ok = numeral == section.numeral and (sep in _OK_SEPS if num.startswith("第") else sep in _OK_SEPS[:-1])
     return HeadingMatch(section, ok, num + sep, rest)
