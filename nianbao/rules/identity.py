@@ -130,25 +130,30 @@ def identity_foreign_place(ctx: Context) -> Iterator[Finding]:
                           para_location(section, para), place=name, county=ctx.county, text=snippet)
 
 
-_SELF = re.compile(r"我(局|镇|乡|委|办|街道|中心|院|所|队|站|馆|区)")
-def _own_self_words(name: str, kind: str) -> set[str] | None:
-    n = flat(name)
-    n = re.sub(r"(人民政府|政府|办事处)$", "", n)
-    if kind == "township":
-        for w in ("街道", "镇", "乡"):
-            if n.endswith(w):
-                return {w, "办"} if w == "街道" else {w}
-        return None
-    if kind == "county":
-        return set()
-    if kind == "department":
-        for suffix, words in (("局", {"局"}), ("委员会", {"委"}), ("委", {"委"}), ("办公室", {"办"}),
-                              ("办", {"办"}), ("中心", {"中心"}), ("院", {"院"}), ("所", {"所"}),
-                              ("队", {"队"}), ("站", {"站"}), ("馆", {"馆"}), ("区", {"区"}),
-                              ("管委会", {"委", "区"})):
-            if n.endswith(suffix):
-                return words
-    return None
+# 我X, X a kind of body or area; not 我所在/我所属, 我办理, 我市场监管局, 我乡镇 (the county's townships)
+_SELF = re.compile(r"我(局|镇|乡(?!镇)|委|办(?![理事法])|街道|中心|院|所(?![在属知能有说做辖])|队|站(?!在)|馆|区(?!域)|县|市(?!场)|旗)")
+# the units a name is made of, and the word each lets the body call itself: 淮安市清江浦区人民政府
+# says 我区 (and 我市 of its city); 巨鹿县教育局 says 我局 (and 我县); 巨鹿县卫生健康委员会 says 我委
+_UNITS = (("自治区", "区"), ("自治州", "州"), ("自治县", "县"), ("管委会", "委"), ("管理委员会", "委"), ("委员会", "委"),
+          ("办公室", "办"), ("办事处", "办"), ("街道", "街道"), ("开发区", "区"), ("园区", "区"), ("新区", "区"),
+          ("省", "省"), ("市", "市"), ("州", "州"), ("盟", "盟"), ("县", "县"), ("区", "区"), ("旗", "旗"), ("镇", "镇"),
+          ("乡", "乡"), ("局", "局"), ("委", "委"), ("办", "办"), ("中心", "中心"), ("院", "院"), ("所", "所"),
+          ("队", "队"), ("站", "站"), ("馆", "馆"))
+_UNIT = re.compile("|".join(u for u, _ in _UNITS))
+_UNIT_WORD = dict(_UNITS)
+
+
+def own_self_words(name: str, places: tuple[str, ...] = ()) -> set[str]:
+    """What a body may call itself: each unit of its own name (镇 of 官亭镇, 局 of 教育局) and each
+    area it lies in (the county, its city and province) — 我县 in a county department's report is
+    the county, not a wrong self-reference."""
+    words: set[str] = set()
+    for text in (name, *places):
+        n = re.sub(r"(人民政府|政府)$", "", flat(text))
+        words.update(_UNIT_WORD[m.group(0)] for m in _UNIT.finditer(n))
+    if words & {"县", "区", "旗", "市"}:
+        words |= {"市", "省"}  # the city and province above: never another body's self
+    return words
 
 
 @rule("identity.self_reference", "warning")
@@ -160,8 +165,9 @@ def identity_self_reference(ctx: Context) -> Iterator[Finding]:
     name = ctx.body_name
     if not name:
         return
-    own = _own_self_words(name, ctx.body_kind)
-    if own is not None:
+    places = tuple(p for p in (ctx.county, *ctx.county_parents) if p)
+    own = own_self_words(name, places)
+    if {"镇", "乡", "街道", "县", "区", "旗", "市", "局", "委", "办", "中心"} & own:  # a name we can read
         for section, para in ctx.ev.all_paragraphs():
             wrong = sorted({m.group(0) for m in _SELF.finditer(para.text) if m.group(1) not in own})
             if wrong:
