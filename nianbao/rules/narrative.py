@@ -18,6 +18,8 @@ _APPS_NONE = re.compile(
     rf"|无{_NP}{{0,4}}依申请公开"
 )
 _APPS_COUNT = re.compile(rf"(?:收到|受理|新收|接收|接到){_NP}{{0,15}}申请{_NP}{{0,6}}?(\d+)件")
+# a count of some of the applications only (收到自然人申请3件, 网上申请2件): not the table's total
+_PART = re.compile(r"自然人|法人|企业|组织|机构|公民|网上|网络|在线|信函|当面|现场|邮件|邮寄|传真|电话|来信")
 _CARRIED_OVER = re.compile(rf"上一?年度?{_NP}{{0,2}}结转{_NP}{{0,8}}?(\d+)件")
 _CARRIED_FORWARD = re.compile(rf"(\d+)件{_NP}{{0,4}}(?:结转|顺延){_NP}{{0,3}}下一?年度|结转(?:至|到)?下一?年度{_NP}{{0,8}}?(\d+)件")
 
@@ -35,6 +37,10 @@ def narrative_applications(ctx: Context) -> Iterator[Finding]:
     """Counts of applications in the text (收到/受理…申请N件, 上年结转N件, 结转下年度N件) agree
     with table 三.
 
+    "收到申请N件" may be this year's new applications or those together with last year's carried
+    over: either agrees. A count of one kind of applicant or channel (收到自然人申请3件) is a part,
+    not the whole, and is not compared.
+
     An error when the text says none were received while the table has some, or the reverse;
     a warning when both have some but the numbers differ."""
     table_new = _t3_total(ctx, "new")
@@ -48,14 +54,17 @@ def narrative_applications(ctx: Context) -> Iterator[Finding]:
                           f"正文说没有收到政府信息公开申请，但表三“本年新收”总计为 {table_new}。请核对正文或表格。",
                           loc, severity="error", text_says=0, table=table_new)
             continue
-        m = _APPS_COUNT.search(text)
+        m = next((m for m in _APPS_COUNT.finditer(text) if not _PART.search(m.group(0))), None)
         if m and table_new is not None:
             n = int(m.group(1))
-            if n != table_new:
+            over = _t3_total(ctx, "carried_over") or 0
+            # 收到申请75件 may count last year's 1 carried over with this year's 74: both readings are right
+            if n not in (table_new, table_new + over):
                 sev = "error" if (n == 0) != (table_new == 0) else "warning"
+                both = f"（加上年结转 {over} 件共 {table_new + over}）" if over else ""
                 yield finding("narrative.applications",
-                              f"正文写“{m.group(0)}”，但表三“本年新收”总计为 {table_new}。请核对正文或表格。",
-                              loc, severity=sev, text_says=n, table=table_new)
+                              f"正文写“{m.group(0)}”，但表三“本年新收”总计为 {table_new}{both}。请核对正文或表格。",
+                              loc, severity=sev, text_says=n, table=table_new, carried_over=over)
         for rx, key, label in ((_CARRIED_OVER, "carried_over", "上年结转"), (_CARRIED_FORWARD, "carried_forward", "结转下年度")):
             m = rx.search(text)
             table = _t3_total(ctx, key)
