@@ -60,9 +60,15 @@ def content_problems(ctx: Context) -> Iterator[Finding]:
                       Location(section="5"), lacks=lacks)
 
 
-@rule("content.prior_year", "warning")
+@rule("content.prior_year", "info")
 def content_prior_year(ctx: Context) -> Iterator[Finding]:
-    """Section 五 reports how last year's problems were fixed (上年度存在问题的整改情况)."""
+    """Section 五 reports how last year's problems were fixed (上年度存在问题的整改情况).
+
+    Kept for the record (info), not as a warning to the clerk: the 2021 format asks for
+    "存在的主要问题及改进情况" and does not require last year's problems by name; the evaluations
+    that score these reports ask for them, but most good published reports leave them out (it
+    fired on 13 of 14 good real reports), and a warning on nearly every report teaches the clerk
+    to skip warnings. The county office still sees it in the record and the county report."""
     if not _has_text(ctx, "5"):
         return
     text = flat(section_text(ctx, "5"))

@@ -75,12 +75,25 @@ _YEAR_IN_TEXT = re.compile(r"(?<![\d〔\[（(第号])((?:19|20)\d{2})\s*年(?!\d
 _QUOTED = re.compile(r"《[^》]*》|〔[^〕]*〕|\[[^\]]*\]|（[^）]{0,12}号）")
 
 
+# what follows a year in the same clause that makes it history: 以来, 起, 修订, 施行 …
+_HISTORY = re.compile(r"[^，。；,;]{0,14}?(?:以来|起|至今|开始|颁布|修订|修正|施行|实施|印发|出台|成立|设立|挂牌)")
+# a span of years (2021—2025年, 2021年至2025年): a plan's period, fine when it holds the report year,
+# the year before or the year after
+_SPAN = re.compile(r"((?:19|20)\d{2})\s*年?\s*(?:—+|－|-|–|~|～|至|到)\s*((?:19|20)\d{2})\s*年")
+
+
+def _span_years(m: re.Match[str], y: int) -> str:
+    start, end = int(m.group(1)), int(m.group(2))
+    return "" if start <= y + 1 and end >= y - 1 else m.group(0)
+
+
 @rule("years.stray", "warning")
 def years_stray(ctx: Context) -> Iterator[Finding]:
     """The text speaks of the report year Y, of Y−1 (last year's problems) and Y+1 (plans) only.
 
     Another year in a factual sentence is usually text left over from an older report. Years
-    inside 《》 titles and 〔〕 document numbers do not count."""
+    inside 《》 titles and 〔〕 document numbers do not count, nor history (自2008年…施行以来, 2019年
+    修订) or a plan's span of years around the report year (2021—2025年)."""
     y = ctx.report_year
     if not y:
         return
@@ -88,13 +101,13 @@ def years_stray(ctx: Context) -> Iterator[Finding]:
     if ctx.report.year:  # a report on the wrong year is year.mismatch's business, not every date in it
         allowed |= {ctx.report.year - 1, ctx.report.year, ctx.report.year + 1}
     for section, para in ctx.ev.all_paragraphs():
-        text = _QUOTED.sub("", para.flat)
+        text = _SPAN.sub(lambda m: _span_years(m, y), _QUOTED.sub("", para.flat))
         for m in _YEAR_IN_TEXT.finditer(text):
             year = int(m.group(1))
             if year in allowed:
                 continue
-            if re.match(r"\s*年?(以来|起|至今|开始|颁布|修订|施行|印发)", text[m.end() - 1: m.end() + 4]):
-                continue  # "自2019年以来", "2019年修订": history, not a stale fact
+            if _HISTORY.match(text, m.end()):
+                continue  # "自2019年以来", "2019年修订", "2008年《条例》施行以来": history, not a stale fact
             snippet = text[max(0, m.start() - 8): m.end() + 10]
             yield finding("years.stray",
                           f"提到“{year}年”（“…{snippet}…”），与报告年度{y}年不符，可能沿用了旧报告的文字。请核对。",
