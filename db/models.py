@@ -166,13 +166,15 @@ class FindingRecord(Base):
     line: Mapped[int | None] = mapped_column(Integer)
     values: Mapped[dict[str, Any]] = mapped_column(default=dict)
     message: Mapped[str] = mapped_column(Text)
+    places: Mapped[list[Any] | None] = mapped_column(default=None)  # a grouped finding's every place
 
     submission: Mapped[Submission] = relationship(back_populates="findings")
 
     def to_domain(self) -> domain.Finding:
         """The finding as the domain has it: one shape (`to_json()`) wherever a finding is shown."""
         loc = domain.Location(section=self.section, table=self.table_key, row=self.row_key, column=self.column_key,
-                              page=self.page, paragraph=self.paragraph, line=self.line)
+                              page=self.page, paragraph=self.paragraph, line=self.line,
+                              places=tuple(domain.Location.from_json(p) for p in self.places or ()))
         return domain.Finding(self.rule, domain.Severity(self.severity), self.message, loc, dict(self.values or {}))
 
 

@@ -194,12 +194,13 @@ def lock_row(session: Session, model, row_id: int, column: str) -> None:
 # ---- submissions ----------------------------------------------------------------------------
 
 
-def finding_key(f: FindingRecord | dict) -> str:
+def finding_keys(f: FindingRecord) -> list[str]:
     """What makes a finding "the same" in two versions: its rule and its place (not the wording,
-    which carries the figures)."""
-    get = (lambda k: f.get(k)) if isinstance(f, dict) else (lambda k: getattr(f, k))
-    parts = [get("rule"), get("section"), get("table_key"), get("row_key"), get("column_key")]
-    return "|".join("" if p is None else str(p) for p in parts)
+    which carries the figures). A finding at many places is one problem at each of them, so that
+    fixing 22 of 25 blank rows counts as 22 fixed."""
+    places = f.places or [{"section": f.section, "table": f.table_key, "row": f.row_key, "column": f.column_key}]
+    return ["|".join("" if p is None else str(p) for p in (f.rule, pl.get("section"), pl.get("table"), pl.get("row"),
+                                                           pl.get("column"))) for pl in places]
 
 
 def by_sha(session: Session, cy: Cycle, body: BodyRecord | None, sha: str) -> Submission | None:
@@ -243,8 +244,8 @@ def record_submission(session: Session, cycle_id: int, body_id: int | None, stor
         prev = latest(session, cy, body)
         version = (prev.version if prev else 0) + 1
         if prev is not None:
-            before = {finding_key(f) for f in prev.findings if f.severity != Severity.INFO}
-            now = {finding_key(f) for f in findings if f.severity != Severity.INFO}
+            before = {k for f in prev.findings if f.severity != Severity.INFO for k in finding_keys(f)}
+            now = {k for f in findings if f.severity != Severity.INFO for k in finding_keys(f)}
             delta = {"against": prev.version, "fixed": sorted(before - now), "new": sorted(now - before),
                      "remaining": sorted(before & now)}
     sub = Submission(cycle_id=cy.id, body_id=body.id if body else None, version=version, source=source,
@@ -264,7 +265,8 @@ def _finding_row(f) -> FindingRecord:
     loc = f.location
     return FindingRecord(rule=f.rule, severity=str(f.severity), section=loc.section, table_key=loc.table, row_key=loc.row,
                    column_key=loc.column, page=loc.page, paragraph=loc.paragraph, line=loc.line,
-                   values=_jsonable(f.values), message=f.message)
+                   values=_jsonable(f.values), message=f.message,
+                   places=[p.to_json() for p in loc.places] or None)
 
 
 def _jsonable(v: Any) -> Any:

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from nianbao.bodies import Body, Roster
-from nianbao.model import Finding, Report, Severity
+from nianbao.model import Finding, Location, Report, Severity
 from nianbao.normalize import Parsed, normalize
 from nianbao.readers import ReadError, read
 from nianbao.rules import RULES, Context
+from nianbao.rules.registry import listed_message
 from nianbao.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -61,9 +62,45 @@ def run_rules(ctx: Context) -> list[Finding]:
     for r in RULES.values():
         if ctx.parsed is None and r.needs != "file":
             continue
-        findings.extend(r(ctx))
+        findings.extend(group_findings(list(r(ctx))))
     findings.sort(key=lambda f: _ORDER[f.severity])  # stable: catalogue order within a severity
     return findings
+
+
+def group_findings(findings: list[Finding]) -> list[Finding]:
+    """One rule's findings at many places of one table become one finding naming them all: every
+    法人或其他组织 cell left blank is one thing to fix, not 25 lines to read. The location says what
+    the places share and keeps each of them (`Location.places`)."""
+    by_table: dict[tuple[str, str, str], list[Finding]] = {}
+    for f in findings:
+        if f.location.table:
+            by_table.setdefault((f.rule, str(f.severity), f.location.table), []).append(f)
+    out: list[Finding] = []
+    done: set[tuple[str, str, str]] = set()
+    for f in findings:
+        key = (f.rule, str(f.severity), f.location.table or "")
+        if not f.location.table or len(by_table[key]) == 1:
+            out.append(f)
+        elif key not in done:
+            done.add(key)
+            out.append(_merged(by_table[key]))
+    return out
+
+
+def _merged(fs: list[Finding]) -> Finding:
+    places = tuple(p for f in fs for p in (f.location.places or (f.location,)))
+
+    def common(attr: str) -> Any:
+        values = {getattr(p, attr) for p in places}
+        return values.pop() if len(values) == 1 else None
+
+    pages = [p.page for p in places if p.page is not None]
+    loc = Location(section=common("section"), table=common("table"), row=common("row"), column=common("column"),
+                   page=min(pages) if pages else None, places=places)
+    rule = RULES[fs[0].rule]
+    message = (rule.group_message or listed_message)(fs, loc)
+    return Finding(fs[0].rule, fs[0].severity, message, loc,
+                   {"count": len(places), "each": [dict(f.values, location=f.location.to_json()) for f in fs]})
 
 
 def verdict_of(findings: list[Finding]) -> str:

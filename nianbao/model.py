@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -27,9 +27,23 @@ class Location:
     page: int | None = None
     paragraph: int | None = None
     line: int | None = None
+    # a finding of one rule at many places of one table (25 rows, 7 columns) is one finding: here
+    # every place, and above what they have in common
+    places: tuple[Location, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        out: dict[str, Any] = {k: getattr(self, k) for k in _LOCATION_FIELDS if getattr(self, k) is not None}
+        if self.places:
+            out["places"] = [p.to_json() for p in self.places]
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Location:
+        places = tuple(cls.from_json(p) for p in data.get("places") or ())
+        return cls(**{k: data.get(k) for k in _LOCATION_FIELDS}, places=places)
+
+
+_LOCATION_FIELDS = ("section", "table", "row", "column", "page", "paragraph", "line")
 
 
 @dataclass(frozen=True)

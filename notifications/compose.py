@@ -4,11 +4,12 @@ two notices."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from db.models import BodyRecord, County, Cycle, Submission
+from db.models import BodyRecord, County, Cycle, FindingRecord, Submission
 from nianbao.model import Severity
 from nianbao.rules.history import local_date
 from nianbao.settings import get_settings
@@ -52,10 +53,20 @@ def kickoff(county: County, cycle: Cycle, body: BodyRecord, attachments: list[st
                   templates_dir, body_id=body.id, attachments=list(attachments))
 
 
+def _once(findings: Iterable[FindingRecord]) -> list[FindingRecord]:
+    """Each problem once (the same words at the same place are one problem), in the order the
+    check gives them: the worst first (catalogue order: the file, whose report, the year and the
+    template, then the sections, the tables and the text)."""
+    seen: dict[str, FindingRecord] = {}
+    for f in findings:
+        seen.setdefault(f.message, f)
+    return list(seen.values())
+
+
 def result(county: County, cycle: Cycle, body: BodyRecord, sub: Submission, templates_dir: Path | None = None) -> Draft:
     """Accepted (with any warnings) or rejected (every error with its place and how to fix it)."""
-    errors = [f for f in sub.findings if f.severity == Severity.ERROR]
-    warnings = [f for f in sub.findings if f.severity == Severity.WARNING]
+    errors = _once(f for f in sub.findings if f.severity == Severity.ERROR)
+    warnings = _once(f for f in sub.findings if f.severity == Severity.WARNING)
     kind = "accepted" if sub.verdict == "accepted" else "rejected"
     context = {"recipient": body.name, "body": body.name, "version": sub.version, "file": sub.original_name,
                "received_zh": zh_date(sub.received_at), "errors": errors, "warnings": warnings, "delta": sub.delta}

@@ -204,7 +204,8 @@ def test_resubmission_with_a_changed_table_is_version_2_with_its_delta(cycle2024
     sub = second.submission
     assert sub.version == 2 and sub.verdict == "rejected"
     assert any(k.startswith("table3.row_total|") for k in sub.delta["new"])
-    assert {k.split("|")[0] for k in sub.delta["remaining"]} >= {"content.prior_year", "content.fee_statement"}
+    assert {k.split("|")[0] for k in sub.delta["remaining"]} >= {"content.fee_statement"}
+    assert not any(k.startswith("content.prior_year|") for k in sub.delta["remaining"])  # info: the record only
     assert sub.delta["fixed"] == [] and sub.delta["against"] == 1
     # the table corrected, the bookmark removed: version 3 says what was fixed since version 2
     fixed = tmp_path / "官亭镇-再次修改.txt"
@@ -309,3 +310,22 @@ def test_0002_migrates_existing_rows(db_url):
     migrate.downgrade(db_url, "20261121_0001")
     migrate.upgrade(db_url)
     engine.dispose()
+
+
+def test_a_finding_at_many_places_is_stored_with_them_and_counted_place_by_place(cycle2024, tmp_path):
+    from nianbao.template import TABLE3_KEYS
+    from tests.caselib import base_spec
+
+    spec = base_spec()
+    spec.raw_cells = {("table3", k, i): "" for k in TABLE3_KEYS for i in range(1, 6)}
+    first = cycle2024.submit(write_txt(spec, tmp_path / "v1.txt"), "guanting").submission
+    with cycle2024.session() as s:
+        sub = s.get(Submission, first.id)
+        (f,) = [x.to_domain() for x in sub.findings if x.rule == "table.cell_invalid"]
+    assert [p.row for p in f.location.places] == list(TABLE3_KEYS)
+    # three rows still blank in version 2: 22 places fixed, 3 remain
+    spec.raw_cells = {("table3", k, i): "" for k in TABLE3_KEYS[:3] for i in range(1, 6)}
+    second = cycle2024.submit(write_txt(spec, tmp_path / "v2.txt"), "guanting").submission
+    fixed = [k for k in second.delta["fixed"] if k.startswith("table.cell_invalid|")]
+    remaining = [k for k in second.delta["remaining"] if k.startswith("table.cell_invalid|")]
+    assert (len(fixed), len(remaining)) == (22, 3)

@@ -77,6 +77,8 @@ class Rule:
     requirement: str  # the docstring's first paragraph
     fn: RuleFn
     needs: str = "document"  # "file" | "document" | "history"
+    # the message of one finding standing for this rule's findings at many places of a table
+    group_message: Callable[[list[Finding], Location], str] | None = None
 
     def __call__(self, ctx: Context) -> Iterator[Finding]:
         yield from self.fn(ctx)
@@ -85,12 +87,14 @@ class Rule:
 RULES: dict[str, Rule] = {}
 
 
-def rule(rule_id: str, severity: Severity | str, needs: str = "document") -> Callable[[RuleFn], RuleFn]:
+def rule(rule_id: str, severity: Severity | str, needs: str = "document",
+         group_message: Callable[[list[Finding], Location], str] | None = None) -> Callable[[RuleFn], RuleFn]:
     def register(fn: RuleFn) -> RuleFn:
         if rule_id in RULES:
             raise ValueError(f"rule {rule_id} registered twice")
         doc = inspect.getdoc(fn) or ""
-        RULES[rule_id] = Rule(rule_id, Severity(severity), doc.split("\n\n")[0].replace("\n", " "), fn, needs)
+        RULES[rule_id] = Rule(rule_id, Severity(severity), doc.split("\n\n")[0].replace("\n", " "), fn, needs,
+                              group_message)
         return fn
 
     return register
@@ -104,3 +108,18 @@ def finding(rule_id: str, message: str, location: Location | None = None,
     where = place(loc)
     text = f"{where}：{message}" if where and not message.startswith(where) else message
     return Finding(rule_id, sev, text, loc, values)
+
+
+def listed_message(fs: list[Finding], loc: Location) -> str:
+    """One message for one rule's findings at many places of a table: the places one after
+    another with what is wrong at each, and the advice they share said once —
+    表三共3处：（1）“本年新收”行“总计”列：…；（2）…。每一格都应填写数字，没有的填0。"""
+    where = place(Location(table=loc.table))
+    items = [f.message.removeprefix(where).lstrip("：") for f in fs]
+    advice = ""
+    tails = {m.rstrip("。").rsplit("。", 1)[-1] for m in items}
+    if len(tails) == 1 and all("。" in m.rstrip("。") for m in items):
+        advice = tails.pop()
+        items = [m.rstrip("。").removesuffix(advice).rstrip("。") for m in items]
+    body = "；".join(f"（{i}）{m.rstrip('。')}" for i, m in enumerate(items, 1))
+    return f"{where}共{len(fs)}处：{body}。" + (f"{advice}。" if advice else "")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from nianbao.model import Finding, Location
-from nianbao.places import column_label
-from nianbao.rules.registry import Context, finding, rule
+from nianbao.places import column_label, row_label
+from nianbao.rules.registry import Context, finding, listed_message, rule
 from nianbao.template import (
     T2_DOC_WIDTH,
     T3_APPLICANTS,
@@ -17,6 +17,7 @@ from nianbao.template import (
     TABLE3_RESULT_KEYS,
     TABLE4_GROUPS,
     TABLE4_KEYS,
+    TABLE_SHORT,
     TABLES,
     blank_row,
     t4_group,
@@ -43,7 +44,25 @@ def table_missing(ctx: Context) -> Iterator[Finding]:
 _PROBLEM_ZH = {"empty": "空白", "dash": "填了横线或斜线", "text": "填了文字", "decimal": "填了小数", "missing": "缺少该格"}
 
 
-@rule("table.cell_invalid", "error")
+def _cells_message(fs: list[Finding], loc: Location) -> str:
+    """Many rows with the same columns wrong the same way, in one sentence: 表三共25行的“商业企业”…5列
+    均为空白（共125格）."""
+    table = loc.table or ""
+    shapes = {(tuple(c["column"] for c in f.values["cells"]), tuple(c["problem"] for c in f.values["cells"]))
+              for f in fs}
+    rows = [f.location.row for f in fs]
+    if len(shapes) != 1 or None in rows:
+        return listed_message(fs, loc)
+    (columns, problems), = shapes
+    kinds = "、".join(dict.fromkeys(_PROBLEM_ZH[p] for p in problems))
+    some = rows[0] if rows else None
+    cols = "、".join(f"“{column_label(table, some, c)}”" for c in columns)
+    which = ("、".join(f"“{row_label(table, r)}”" for r in rows) + "各行") if len(rows) <= 4 else f"共{len(rows)}行"
+    return (f"{TABLE_SHORT[table]}{which}的{cols}{len(columns)}列均为{kinds}（共{len(rows) * len(columns)}格）。"
+            "每一格都应填写数字，没有的填0。")
+
+
+@rule("table.cell_invalid", "error", group_message=_cells_message)
 def table_cell_invalid(ctx: Context) -> Iterator[Finding]:
     """Every cell of tables 二, 三 and 四 holds a number: not empty, a dash, a word or a fraction
     (the format wants 0 where there is nothing; only 行政事业性收费 may have decimals).
