@@ -36,11 +36,16 @@ class Source:
     finding back in place (a Word comment on the paragraph or the cell):
 
     - .docx: `path`, the indexes of the element among its parent's children from `w:body` down
-      (a paragraph `(12,)`; one inside a content control `(5, 0)`); a table cell adds its row
-      (among the table's `w:tr`) and its cell (among the row's `w:tc`, content controls looked
+      (a paragraph `(12,)`; one inside a content control `(5, 0)`; one inside a table drawn as a
+      box around text, `w:tbl` → `w:tr` → `w:tc` → `w:p`: `(7, 2, 1, 0)`); a table cell adds its
+      row (among the table's `w:tr`) and its cell (among the row's `w:tc`, content controls looked
       through): `(20, 3, 1)`;
     - PDF: `page` and `box` (x0, top, x1, bottom in points, as pdfplumber gives them);
-    - text: `line` (1-based).
+    - text: `line` (1-based);
+    - HTML/.mht: `path`, the element's child indexes from `<body>` as lxml's HTML parser builds
+      the page (`readers.html.page_body`), to the block element holding the text (the lines a
+      `<br>` splits share it); a table cell adds its row (among the table's `<tr>`, through
+      thead/tbody/tfoot) and its cell (among the row's `<td>`/`<th>`).
     """
 
     path: tuple[int, ...] = ()
@@ -76,6 +81,9 @@ class Table:
     source: Source | None = field(default=None, compare=False)
     # per grid position, where that cell's text came from (None: covered, or not known)
     cell_sources: list[list[Source | None]] = field(default_factory=list, compare=False)
+    # rebuilt from text lines (readers/lines.py), not read as a grid: its rows were chosen as rows
+    # already, so the layout step (readers/boxes.py) leaves it alone
+    from_lines: bool = field(default=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.source is None and (self.page is not None or self.line is not None):
@@ -109,9 +117,12 @@ class Artifact:
 @dataclass
 class Document:
     blocks: list[Paragraph | Table]
-    kind: str  # "docx" | "pdf" | "txt-word" | "txt-pdf"
+    kind: str  # "docx" | "pdf" | "txt-word" | "txt-pdf" | "md" | "doc" | "wps" | "rtf" | "html" | "mht" …
     artifacts: list[Artifact] = field(default_factory=list)
     pages: int | None = None
+    # pictures in the body (.docx: inline, floating, VML and embedded objects' pictures; PDF: images
+    # on its pages): with text but no table, the tables were pasted as pictures (file.no_text)
+    images: int = 0
 
     @property
     def paragraphs(self) -> list[Paragraph]:

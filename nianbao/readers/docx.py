@@ -4,6 +4,11 @@ Merged cells are expanded here and only here: a cell spanning n grid columns giv
 once and None for the n−1 positions it covers; a vertically merged continuation is None.
 That is also what pdfplumber gives for a PDF table, so the normaliser sees one shape.
 Rows are iterated once (`table.cell(r, c)` is quadratic).
+
+A table drawn as a box around text (`boxes.is_box`), or as a frame around other tables, is not
+a table: its cells are read like the body, paragraph by paragraph, tables inside them as tables.
+Pictures are counted (`Document.images`); a body with pictures and no text is a scan pasted
+into Word, which nothing here can read.
 """
 
 from __future__ import annotations
@@ -13,8 +18,15 @@ from pathlib import Path
 
 from nianbao.document import Artifact, Document, Paragraph, Source, Table, clean_text
 from nianbao.readers import Limits, ReadError
+from nianbao.readers.boxes import is_box
+from nianbao.template import flat
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
+A_BLIP = "{http://schemas.openxmlformats.org/drawingml/2006/main}blip"
+V_IMAGEDATA = "{urn:schemas-microsoft-com:vml}imagedata"
+TXBX = f"{W}txbxContent"  # a text box's body, inside a shape (DrawingML, or VML in the fallback)
+_FRAME_MAX_WIDTH = 3  # a frame around tables is a column or two; the report's own tables are 4–15 wide
 
 
 def check_zip(path: Path, limits: Limits) -> None:
@@ -55,32 +67,116 @@ def read_docx(path: Path, limits: Limits) -> Document:
     blocks: list[Paragraph | Table] = []
     body = document.element.body
     _walk(body, blocks, artifacts, ())
+    images = _pictures(body)
+    if not any(_has_text(b) for b in blocks):
+        if images:
+            raise ReadError("file.no_text",
+                            f"文档内容是图片（共{images}张，疑似将扫描件或截图粘贴进了 Word），系统无法读取图片中的文字和数字。"
+                            "请提交 Word 原文件（文字可编辑、表格按模板填写数字的 .docx），不要粘贴扫描件或截图。",
+                            images=images)
+        raise ReadError("file.no_text", "文档中没有任何文字内容（空白文档）。请提交包含报告正文和表格的年度报告文件。")
     try:
         comments_part = any("comments" in str(rel.reltype) for rel in document.part.rels.values())
     except Exception:  # noqa: BLE001 - a rel we cannot inspect is not a comment
         comments_part = False
     if comments_part and not any(a.kind == "comment" for a in artifacts):
         artifacts.append(Artifact("comment", "批注"))
-    return Document(blocks, "docx", artifacts)
+    return Document(blocks, "docx", artifacts, images=images)
+
+
+def _has_text(b: Paragraph | Table) -> bool:
+    if isinstance(b, Paragraph):
+        return bool(flat(b.text))
+    return any(c is not None and flat(c) for row in b.rows for c in row)
+
+
+def _pictures(body) -> int:
+    """Pictures in the body: DrawingML (inline or floating), legacy VML (w:pict), an embedded object's
+    picture (w:object, counted once). A text box or a shape is not a picture; the fallback copy Word
+    keeps for old readers (mc:Fallback) is not a second one."""
+    n = 0
+    for el in body.iter(f"{W}drawing", f"{W}pict", f"{W}object"):
+        if any(a.tag in (MC_FALLBACK, f"{W}object") for a in el.iterancestors()):
+            continue
+        if el.tag == f"{W}object" or (_blip(el) if el.tag == f"{W}drawing" else _imagedata(el)):
+            n += 1
+    return n
+
+
+def _blip(el) -> bool:
+    return next(el.iter(A_BLIP), None) is not None
+
+
+def _imagedata(el) -> bool:
+    return next(el.iter(V_IMAGEDATA), None) is not None
 
 
 def _walk(container, blocks: list[Paragraph | Table], artifacts: list[Artifact], path: tuple[int, ...]) -> None:
     for i, child in enumerate(container.iterchildren()):
         tag = child.tag
         if tag == f"{W}p":
-            blocks.append(Paragraph(clean_text(_text(child, artifacts)), source=Source((*path, i))))
+            blocks.append(Paragraph(clean_text(_text(child, artifacts, boxes=False)), source=Source((*path, i))))
+            for box in _text_boxes(child):  # a text box drawn around text: its paragraphs after the anchor's
+                _walk(box, blocks, artifacts, (*path, i, *_steps(child, box)))
         elif tag == f"{W}tbl":
-            blocks.append(_table(child, artifacts, Source((*path, i))))
+            found: list[Artifact] = []
+            table = _table(child, found, Source((*path, i)))
+            if is_box(table.rows) or _frames_tables(child, table):
+                _walk_cells(child, blocks, artifacts, (*path, i))
+            else:
+                artifacts.extend(found)
+                blocks.append(table)
         elif tag == f"{W}sdt":  # content control around paragraphs or tables
             content = child.find(f"{W}sdtContent")
             if content is not None:
                 _walk(content, blocks, artifacts, (*path, i))
 
 
-def _text(el, artifacts: list[Artifact] | None) -> str:
-    """Visible text of a paragraph or cell: inserted text counts, deleted text does not."""
+def _frames_tables(tbl, table: Table) -> bool:
+    """A narrow table with tables inside its cells: a frame drawn around a part and its table."""
+    width = max((sum(1 for c in r if c is not None) for r in table.rows), default=0)
+    return width <= _FRAME_MAX_WIDTH and next(tbl.iterdescendants(f"{W}tbl"), None) is not None
+
+
+def _walk_cells(tbl, blocks: list[Paragraph | Table], artifacts: list[Artifact], path: tuple[int, ...]) -> None:
+    """A box's cells, row by row, read like the body (a cell under a content control looked through)."""
+    for ri, tr in enumerate(tbl.iterchildren()):
+        if tr.tag != f"{W}tr":
+            continue
+        for ci, tc in enumerate(tr.iterchildren()):
+            if tc.tag == f"{W}tc":
+                _walk(tc, blocks, artifacts, (*path, ri, ci))
+            elif tc.tag == f"{W}sdt":
+                content = tc.find(f"{W}sdtContent")
+                for k, inner in enumerate(content.iterchildren() if content is not None else ()):
+                    if inner.tag == f"{W}tc":
+                        _walk(inner, blocks, artifacts, (*path, ri, ci, k))
+
+
+def _text_boxes(p) -> list:
+    """The text boxes anchored in a paragraph (not their copies in mc:Fallback, not boxes in boxes)."""
+    return [b for b in p.iter(TXBX) if not any(a.tag in (MC_FALLBACK, TXBX) for a in b.iterancestors())]
+
+
+def _steps(ancestor, el) -> tuple[int, ...]:
+    """The child indexes from ancestor down to el."""
+    steps: list[int] = []
+    while el is not ancestor:
+        parent = el.getparent()
+        steps.append(parent.index(el))
+        el = parent
+    return tuple(reversed(steps))
+
+
+def _text(el, artifacts: list[Artifact] | None, boxes: bool = True) -> str:
+    """Visible text of a paragraph or cell: inserted text counts, deleted text does not; the copy
+    of a shape Word keeps for old readers (mc:Fallback) does not either, and a text box's text
+    only when `boxes` (a body paragraph's text boxes are read as paragraphs of their own)."""
     parts: list[str] = []
+    hidden = {n for h in el.iter(MC_FALLBACK, *(() if boxes else (TXBX,))) for n in h.iter()}
     for node in el.iter():
+        if hidden and node in hidden:
+            continue
         tag = node.tag
         if tag == f"{W}t":
             parts.append(node.text or "")

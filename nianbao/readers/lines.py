@@ -76,7 +76,7 @@ def lines_to_table(lines: list[Line]) -> Table:
         pages.append(ln.page)
         nums.append(ln.line)
     first = lines[0] if lines else Line("")
-    return Table(rows, first.page, first.line, pages, nums)
+    return Table(rows, first.page, first.line, pages, nums, from_lines=True)
 
 
 _SENTENCE_END = tuple("。！？；：!?;:")
@@ -153,7 +153,7 @@ def assemble(lines: list[Line], tables: list[tuple[int, Table]] | None = None) -
         if heading:
             flush_para()
             flush_table()
-            blocks.append(Paragraph(clean_text(text), ln.page, ln.line))
+            blocks.append(Paragraph(clean_text(text), ln.page, ln.line, Source(page=ln.page, line=ln.line, box=_box([ln]))))
             section = heading.section.key
             continue
         if section in ("2", "3", "4") and section not in section_has_grid and not _is_prose(ln):

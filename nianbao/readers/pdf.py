@@ -1,9 +1,11 @@
 """PDF through pdfplumber: text lines and ruled table grids, in reading order.
 
 pdfplumber gives a merged cell's covered positions as None, splits a table (and sometimes a
-row) where the page breaks, draws boxes around framed paragraphs that look like one-column
-tables, gives no characters for a scanned page, and raises with an empty message for an
-encrypted file. Each of those is handled here.
+row) where the page breaks, takes a frame drawn around text (a part's heading and text, or the
+heading above its table) for a table, gives no characters for a scanned page, and raises with an
+empty message for an encrypted file. Each of those is handled here: the rows of a found table
+that are text in a box (`boxes.data_runs`: a heading, prose above or below the figures, or the
+whole "table") are left out of the grid, so their characters are read as lines like any text.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 
 from nianbao.document import Document, Source, Table
 from nianbao.readers import Limits, ReadError
+from nianbao.readers.boxes import data_runs, figure_row
 from nianbao.readers.lines import LAYOUT, Line, assemble, is_page_number
 
 # pdfminer logs every oddity of a damaged file ("Data-loss while decompressing …"); a file we
@@ -52,13 +55,13 @@ def read_pdf(path: Path, limits: Limits) -> Document:
             if _encrypted(path):
                 raise ReadError("file.unreadable", "文件已加密，系统无法读取。请取消密码后重新提交。", encrypted=True) from exc
             raise ReadError("file.unreadable", "PDF 文件内容已损坏，无法读取文字。请重新导出 PDF 后提交。") from exc
-    if chars == 0:
+    if chars == 0 or not lines and not tables:  # nothing but page numbers is no text either
         what = "扫描件或图片" if images else "空白页面"
         raise ReadError("file.no_text",
                         f"PDF 中没有可读取的文字（共 {n_pages} 页，都是{what}）。请提交由 Word/WPS 直接导出的 PDF 或 .docx 原文件，"
                         "不要提交扫描件或截图。", pages=n_pages, images=images)
     placed = _stitch(lines, tables)
-    return Document(assemble([ln for _, _, ln in lines], placed), "pdf", pages=n_pages)
+    return Document(assemble([ln for _, _, ln in lines], placed), "pdf", pages=n_pages, images=images)
 
 
 def _extract(pdf):
@@ -73,12 +76,17 @@ def _extract(pdf):
             continue
         grids = []
         for t in page.find_tables():
-            rows = t.extract()
-            width = max((sum(1 for c in r if c is not None) for r in rows), default=0)
-            if len(rows) >= 2 and width >= 2:  # a one-column "table" is a framed paragraph
-                cells = [[Source(page=pno, box=tuple(box)) if box is not None and text is not None else None
-                          for box, text in zip(r.cells, row, strict=False)] for r, row in zip(t.rows, rows, strict=False)]
-                grids.append((t.bbox, rows, cells))
+            found = t.extract()
+            for start, end in data_runs(found):
+                rows, row_boxes = found[start:end], t.rows[start:end]
+                width = max((sum(1 for c in r if c is not None) for r in rows), default=0)
+                # a one-column "table" is a framed paragraph; one row is a table when it holds figures
+                # (the last row of a table, carried onto the next page), else a line drawn in a box
+                if width >= 2 and (len(rows) >= 2 or figure_row(rows[0])):
+                    cells = [[Source(page=pno, box=tuple(box)) if box is not None and text is not None else None
+                              for box, text in zip(r.cells, row, strict=False)]
+                             for r, row in zip(row_boxes, rows, strict=False)]
+                    grids.append((_rows_box(row_boxes) if (start, end) != (0, len(found)) else t.bbox, rows, cells))
         boxes = [b for b, _, _ in grids]
 
         def outside(obj, boxes=boxes) -> bool:
@@ -100,6 +108,12 @@ def _extract(pdf):
             tables.append((pno, bbox[1], Table(rows, page=pno, row_pages=[pno] * len(rows),
                                                source=Source(page=pno, box=tuple(bbox)), cell_sources=cells)))
     return lines, tables, n_chars, n_images
+
+
+def _rows_box(rows) -> tuple[float, float, float, float]:
+    """The box around some rows of a found table: the grid once the boxed text is left out."""
+    cells = [c for r in rows for c in r.cells if c is not None]
+    return (min(c[0] for c in cells), min(c[1] for c in cells), max(c[2] for c in cells), max(c[3] for c in cells))
 
 
 def _stitch(lines, tables) -> list[tuple[int, Table]]:
