@@ -1,4 +1,4 @@
-""".doc and .wps: converted to .docx by LibreOffice headless, then read as .docx."""
+""".doc, .wps and .rtf: converted to .docx by LibreOffice headless, then read as .docx."""
 
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ def read_doc(path: Path, limits: Limits) -> Document:
                         "请用 Word 或 WPS 打开报告后“另存为”.docx 再提交。", extension=ext)
 
     with tempfile.TemporaryDirectory(prefix="nianbao-conv-") as tmp:
-        src = Path(tmp) / ("input" + ext)  # a plain name: LibreOffice dislikes some file names
+        # a plain name: LibreOffice dislikes some file names (and finds RTF under a .doc name by its content)
+        src = Path(tmp) / ("input" + ext)
         src.write_bytes(path.read_bytes())
         try:
             (out,) = convert([src], "docx", Path(tmp) / "out", timeout=limits.convert_timeout)
