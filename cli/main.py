@@ -58,7 +58,7 @@ def _resolve_body(name: str | None, roster: Roster | None) -> Body | None:
 
 
 @app.command()
-def parse(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A report: .docx .doc .wps .pdf .txt")]) -> None:
+def parse(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A report: .docx .doc .wps .rtf .pdf .txt .md .html .htm .mht")]) -> None:
     """Print the report as JSON (the spec's keys)."""
     from nianbao.check import parse_file
     from nianbao.readers import ReadError
@@ -111,7 +111,7 @@ def _print_result(result) -> None:
     table.add_column("规则")
     table.add_column("问题与位置", overflow="fold")
     for f in result.findings:
-        style = {Severity.ERROR: "red", Severity.WARNING: "yellow"}.get(f.severity, "")
+        style = {Severity.ERROR: "red", Severity.WARNING: "yellow"}.get(f.severity, "dim")
         table.add_row(f"[{style}]{severity(f.severity)}[/{style}]", f.rule, escape(f.message))
     out.print(table)
 

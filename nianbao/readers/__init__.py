@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from nianbao.document import Document
+from nianbao.readers.boxes import unbox
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class Limits:
     max_pages: int = 200
     max_unzipped_bytes: int = 200 * 1024 * 1024  # a zip bomb stops here
     max_zip_ratio: int = 200  # uncompressed / compressed for the whole .docx
+    max_table_cells: int = 1_000_000  # a text's pipe/HTML tables (a report's three hold a few hundred)
     convert_timeout: float = 120.0
 
 
@@ -47,6 +50,9 @@ def sniff(head: bytes) -> str:
         return "ole"  # .doc, .wps, .xls …
     if head.startswith(b"{\\rtf"):
         return "rtf"
+    markup = _markup(head)
+    if markup:
+        return markup
     if head[:4] in (b"\x89PNG", b"\xff\xd8\xff\xe0", b"\xff\xd8\xff\xe1", b"\xff\xd8\xff\xdb") or head.startswith(b"\xff\xd8"):
         return "image"
     if head.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
@@ -56,6 +62,26 @@ def sniff(head: bytes) -> str:
     return "text"
 
 
+_MIME_HEADER = re.compile(r"^(?:[!-9;-~]+:[^\n]*\n(?:[ \t][^\n]*\n)*)*?mime-version:", re.IGNORECASE)
+_HTML_TAG = re.compile(r"<(?:!doctype\s+html|html|head|body|meta|title)[\s>/]", re.IGNORECASE)
+
+
+def _markup(head: bytes) -> str | None:
+    """"html" for a web page (Word's "web page" too), "mht" for a single-file web page (MIME)."""
+    for bom, enc in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        if head.startswith(bom):
+            text = head[2:].decode(enc, errors="ignore")
+            break
+    else:
+        text = head.removeprefix(b"\xef\xbb\xbf").decode("latin-1")
+    text = text.lstrip().replace("\r\n", "\n")
+    if text.startswith("<") and _HTML_TAG.search(text):
+        return "html"
+    if _MIME_HEADER.match(text):
+        return "mht"
+    return None
+
+
 def _office_encrypted(path: Path) -> bool:
     """Word/WPS save a password-protected .docx as an OLE container holding "EncryptedPackage"."""
     with path.open("rb") as fh:
@@ -63,7 +89,8 @@ def _office_encrypted(path: Path) -> bool:
 
 
 KIND_ZH = {"pdf": "PDF 文件", "zip": "压缩包或 .docx 文件", "ole": "旧版 Word/WPS（.doc/.wps）文件",
-           "rtf": "RTF 文件", "image": "图片", "binary": "二进制文件", "text": "纯文本"}
+           "rtf": "RTF 文件", "image": "图片", "binary": "二进制文件", "text": "纯文本",
+           "html": "网页（HTML）文件", "mht": "单个文件网页（.mht）"}
 
 
 @dataclass(frozen=True)
@@ -82,12 +109,26 @@ READERS: tuple[Reader, ...] = (
     Reader((".docx",), frozenset({"zip"}), "nianbao.readers.docx:read_docx", ("max_bytes", "max_unzipped_bytes",
                                                                              "max_zip_ratio")),
     Reader((".pdf",), frozenset({"pdf"}), "nianbao.readers.pdf:read_pdf", ("max_bytes", "max_pages")),
-    Reader((".txt",), frozenset({"text"}), "nianbao.readers.txt:read_txt"),
-    # a Word "web page" or RTF saved as .doc, and WPS's own zip form, go through LibreOffice too
+    Reader((".txt",), frozenset({"text"}), "nianbao.readers.txt:read_txt", ("max_bytes", "max_table_cells")),
+    # Markdown exports and PDF-to-Markdown output: text with pipe tables, read by the text reader
+    Reader((".md", ".markdown"), frozenset({"text"}), "nianbao.readers.txt:read_txt", ("max_bytes", "max_table_cells")),
+    # an RTF saved as .doc, and WPS's own zip form, go through LibreOffice too (a Word "web page"
+    # saved as .doc goes to the HTML reader, below)
     Reader((".doc",), frozenset({"ole", "rtf", "zip"}), "nianbao.readers.doc:read_doc", ("max_bytes", "convert_timeout")),
     Reader((".wps",), frozenset({"ole", "zip"}), "nianbao.readers.doc:read_doc", ("max_bytes", "convert_timeout")),
+    # web pages: a portal's page, Word's "web page" and its single-file .mht; text that is no page is
+    # read as one all the same (a fragment saved by hand)
+    Reader((".html", ".htm", ".mht", ".mhtml"), frozenset({"html", "mht", "text"}), "nianbao.readers.html:read_html",
+           ("max_bytes", "max_table_cells")),
+    # Word's "web page" / single-file web page kept under a .doc name, a page renamed .txt: the
+    # content decides (no LibreOffice round trip for what lxml reads directly)
+    Reader((".doc", ".txt"), frozenset({"html", "mht"}), "nianbao.readers.html:read_html", ("max_bytes", "max_table_cells")),
+    Reader((".rtf",), frozenset({"rtf"}), "nianbao.readers.doc:read_doc", ("max_bytes", "convert_timeout")),
 )
-BY_EXTENSION = {ext: r for r in READERS for ext in r.extensions}
+BY_EXTENSION: dict[str, Reader] = {}
+for _reader in READERS:  # an extension's own format is its first entry; later ones take other contents
+    for _ext in _reader.extensions:
+        BY_EXTENSION.setdefault(_ext, _reader)
 SUPPORTED = tuple(BY_EXTENSION)
 
 
@@ -119,8 +160,9 @@ def read(path: str | os.PathLike[str], limits: Limits | None = None) -> Document
     if kind == "ole" and _office_encrypted(p):
         raise ReadError("file.unreadable", "文件已加密（设置了打开密码），系统无法读取。请取消密码后重新提交。",
                         encrypted=True)
+    reader = next((r for r in READERS if ext in r.extensions and kind in r.sniffed), reader)
     if kind not in reader.sniffed:
         raise ReadError("file.unreadable",
                         f"文件扩展名是“{ext}”，但内容实际是{KIND_ZH[kind]}，系统无法按{ext}读取。"
                         "请用 Word 或 WPS 打开后“另存为”正确的格式再提交。", extension=ext, actual=kind)
-    return reader.load()(p, limits)
+    return unbox(reader.load()(p, limits))  # text drawn in boxes out of the tables, whatever the format
