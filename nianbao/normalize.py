@@ -95,8 +95,14 @@ class Evidence:
     markers_2021: list[str]
     markers_2019: list[str]
     artifacts: list[Artifact]
+    images: int = 0  # pictures in the file (tables pasted as pictures: file.no_text)
 
     def all_paragraphs(self) -> list[tuple[str | None, Para]]:
+        return self._all_paragraphs
+
+    @cached_property
+    def _all_paragraphs(self) -> list[tuple[str | None, Para]]:
+        # built once: a dozen rules walk it, and each Para caches its whitespace-free text
         out: list[tuple[str | None, Para]] = []
         for i, p in enumerate(self.preamble, 1):
             out.append((None, Para(p.text, p.page, p.line, i)))
@@ -155,7 +161,8 @@ def normalize(doc: Document) -> Parsed:
         m19.append("（六）其他处理（未分三项）")
         template = template_kind(m21, m19)
     tables = {
-        "table2": _table2(grouped["table2"], template),
+        # a hybrid's table 二 is read by the template it follows itself
+        "table2": _table2(grouped["table2"], _table_template(grouped["table2"]) if template == "hybrid" else template),
         "table3": t3,
         "table4": _table4(grouped["table4"]),
     }
@@ -192,6 +199,7 @@ def normalize(doc: Document) -> Parsed:
         markers_2021=m21,
         markers_2019=m19,
         artifacts=list(doc.artifacts),
+        images=doc.images,
     )
     return Parsed(report, evidence)
 
@@ -363,6 +371,11 @@ def _classify_tables(blocks: list, section_of_block: dict[int, str]) -> dict[str
     return grouped
 
 
+def _table_template(tables: list[Table]) -> str:
+    m21, m19 = template_markers(flat("".join(c for t in tables for r in t.rows for c in r if c)))
+    return template_kind(m21, m19)
+
+
 def _rows(tables: list[Table]):
     for t in tables:
         for i, r in enumerate(t.rows):
@@ -447,6 +460,8 @@ def _values_table2(info: TableInfo) -> dict:
 
 
 _T3_PATTERNS = [(re.compile(r.pattern), r.key) for r in TABLE3_ROWS]
+# punctuation that row labels carry or drop as they please
+_LABEL_PUNCT = re.compile(r"[、，,；;：:“”‘’\"'·•]")
 _T3_ANYWHERE = [re.compile(r.pattern.rstrip("$")) for r in TABLE3_ROWS]
 
 
@@ -454,6 +469,7 @@ def _match_table3(label: str) -> str | None:
     """The row a label names: of all row patterns found in it, the one that ends last (merged
     group labels such as 三、本年度办理结果 come first)."""
     best: tuple[int, int, str] | None = None
+    label = _LABEL_PUNCT.sub("", label)  # 法律、行政法规 is 法律行政法规; "3、其他" is "3其他"
     for rx, key in _T3_PATTERNS:
         for m in rx.finditer(label):
             cand = (m.end(), m.end() - m.start(), key)

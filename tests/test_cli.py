@@ -70,7 +70,11 @@ def test_rules_lists_every_rule_of_the_spec_catalogue():
     if spec.exists():
         catalogue = dict(re.findall(r"^\| `([a-z0-9_.]+)` \| (error|warning)", spec.read_text(encoding="utf-8"), re.M))
         assert set(catalogue) == set(listed)
-        assert {k: listed[k]["severity"] for k in catalogue} == catalogue
+        # where we depart from the spec's severity, on purpose and with the reason in the rule's
+        # docstring: content.prior_year fired on 13 of 14 good real reports (#9)
+        departs = {"content.prior_year": "info"}
+        assert {k: listed[k]["severity"] for k in catalogue} == catalogue | departs
+        assert all("info" in RULES[k].fn.__doc__ for k in departs)
 
 
 def test_check_folder_of_bad_files_no_traceback(bad_files):

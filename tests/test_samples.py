@@ -57,7 +57,8 @@ def test_blank_template_is_2021_with_empty_cells():
     assert r.table3["new"] == [None] * 7 and r.table4 == [None] * 15 and r.table2["rules"] == [None] * 3
     cell_findings = [f for f in result.findings if f.rule == "table.cell_invalid"]
     assert {f.location.table for f in cell_findings} == {"table2", "table3", "table4"}
-    assert len([f for f in cell_findings if f.location.table == "table3"]) == 25  # one per row
+    (t3,) = [f for f in cell_findings if f.location.table == "table3"]  # one finding naming all 25 rows
+    assert len(t3.location.places) == 25 and "共25行" in t3.message and "175格" in t3.message
     assert {"text.placeholder", "sections.empty"} <= {f.rule for f in result.findings}
     assert not {"table.missing", "sections.missing", "template.outdated"} & {f.rule for f in result.findings}
     assert result.verdict == "rejected"

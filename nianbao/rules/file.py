@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from nianbao.model import Finding
+from nianbao.model import Finding, Location
 from nianbao.rules.registry import Context, finding, rule
+from nianbao.template import TABLE_SHORT
 
 
 def _from_reader(ctx: Context, rule_id: str) -> Iterator[Finding]:
@@ -17,7 +18,9 @@ def _from_reader(ctx: Context, rule_id: str) -> Iterator[Finding]:
 
 @rule("file.unsupported_type", "error", needs="file")
 def file_unsupported_type(ctx: Context) -> Iterator[Finding]:
-    """The file is .docx, .doc, .wps, .pdf or .txt.
+    """The file is of a format the readers take (`nianbao.readers.SUPPORTED`): .docx, .doc, .wps,
+    .pdf, .txt, and the shapes reports really arrive in — .rtf, .md, a web page (.html/.htm) and
+    a single-file web page (.mht/.mhtml).
 
     Anything else (an .xls, a .zip, a picture) cannot be a report we read."""
     yield from _from_reader(ctx, "file.unsupported_type")
@@ -34,10 +37,21 @@ def file_unreadable(ctx: Context) -> Iterator[Finding]:
 
 @rule("file.no_text", "error", needs="file")
 def file_no_text(ctx: Context) -> Iterator[Finding]:
-    """The file has a text layer.
+    """The file has a text layer, and its tables are tables.
 
-    A scanned or image-only PDF, or tables pasted as pictures, give no characters to read."""
+    A scanned or image-only PDF, or a scan pasted into Word, gives no characters to read; a
+    report whose tables cannot be found while the file holds pictures had its tables pasted as
+    pictures (a screenshot or a scan of the table), and says so here instead of table.missing."""
     yield from _from_reader(ctx, "file.no_text")
+    if ctx.parsed is None or not ctx.ev.images:
+        return
+    missing = [key for key, info in ctx.ev.tables.items() if not info.found]
+    if missing:
+        names = "、".join(TABLE_SHORT[k] for k in missing)
+        yield finding("file.no_text",
+                      f"文档中找不到可编辑的{names}，却有{ctx.ev.images}张图片：表格很可能是以截图或扫描图片的形式粘贴的，"
+                      "系统无法读取图片中的数字。请在 Word 中按模板插入可编辑的表格、填写数字后重新提交（不要粘贴截图或扫描件）。",
+                      Location(table=missing[0] if len(missing) == 1 else None), tables=missing, images=ctx.ev.images)
 
 
 @rule("file.too_large", "error", needs="file")

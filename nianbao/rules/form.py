@@ -72,7 +72,8 @@ def period_malformed(ctx: Context) -> Iterator[Finding]:
 
 
 _YEAR_IN_TEXT = re.compile(r"(?<![\d〔\[（(第号])((?:19|20)\d{2})\s*年(?!\d)")
-_QUOTED = re.compile(r"《[^》]*》|〔[^〕]*〕|\[[^\]]*\]|（[^）]{0,12}号）")
+# (no opening mark inside: unclosed brackets must stay linear, not quadratic)
+_QUOTED = re.compile(r"《[^《》]*》|〔[^〔〕]*〕|\[[^\[\]]*\]|（[^）]{0,12}号）")
 
 
 # what follows a year in the same clause that makes it history: 以来, 起, 修订, 施行 …
