@@ -22,6 +22,7 @@ class Line:
     size: float | None = None  # font size
     top: float | None = None
     bottom: float | None = None
+    after_blank: bool = False  # extracted text: a blank line stood before it (a paragraph ends there)
 
 
 def _box(lines: list[Line]) -> tuple[float, float, float, float] | None:
@@ -70,8 +71,18 @@ def lines_to_table(lines: list[Line]) -> Table:
     rows: list[list[str | None]] = []
     pages: list[int | None] = []
     nums: list[int | None] = []
+    singles = False  # the row above is being built from one figure per line
     for ln in lines:
         label, values = split_values(ln.text)
+        above = rows[-1] if rows else None
+        # a table written one cell per line (a web page's text, a converter's): 规章 / 0 / 0 / 0 is
+        # one row; a figures-only line joins the label above while that label has no figures yet,
+        # or while its figures came one per line
+        if not label and values and above and above[0] and (len(above) == 1 or (singles and len(values) == 1)):
+            singles = len(values) == 1
+            above.extend(values)
+            continue
+        singles = False
         rows.append([label, *values])
         pages.append(ln.page)
         nums.append(ln.line)
@@ -192,9 +203,20 @@ def _typical_left(lines: list[Line]) -> float | None:
     return xs[int(len(xs) * LAYOUT.left_margin_quantile)]
 
 
+_PAGE_CHROME = re.compile(r"^[•·\s]*(?:您?当前(?:所在)?位置|发布日期|发布时间|信息来源|索\s*引\s*号|字号|欢迎访问|登录|无障碍|关怀版|"
+                          r"分享到)|浏览次数|访问量[:：]|阅读次数|【打印】|【关闭】")
+_WHOLE_TITLE = re.compile(r"(?:19|20)\d{2}\s*年度?\S*?(?:政府)?信息公开\S*?(?:年度报告|年报)$")
+
+
 def _starts_paragraph(prev: Line, ln: Line, full: float | None, left: float | None) -> bool:
     text = ln.text.strip()
     prev_text = prev.text.strip()
+    if ln.after_blank:
+        return True  # no extractor leaves a blank line inside a paragraph
+    if _WHOLE_TITLE.search(text) and len(text) <= 50:
+        return True  # a title line of its own (after a portal's chrome): 某某局2022年度政府信息公开工作年度报告
+    if any(len(t) <= 60 and _PAGE_CHROME.search(t) for t in (prev_text, text)):
+        return True  # a web page's chrome line (当前位置：首页 >…, 发布日期 … 浏览次数) is a line of its own
     ends = prev_text.endswith(_SENTENCE_END) or prev_text.endswith(("）", ")", "”")) and len(prev_text) < 20
     if prev_text.endswith("报告") and len(prev_text) <= 40:
         return True  # the title's last line

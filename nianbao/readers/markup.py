@@ -255,8 +255,11 @@ def _pipe_runs(lines: list[str], budget: _Budget) -> Iterator[_Run]:
                 budget.spend(sum(text.count(d) for d in _DELIMS))  # about one cell each, counted before splitting
                 cells, framed = _split(text)
                 rows.append((i, cells))
-                width = max(width, len(cells))
-                strong = strong or framed or len(cells) >= 3
+                # cells with text: "规章 |" then "0 |" lines are a table written one cell per
+                # line (a web page's text), not a grid; the line logic reads those
+                filled = sum(1 for c in cells if c.strip())
+                width = max(width, filled)
+                strong = strong or (framed and filled >= 2) or filled >= 3
             i += 1
         if rows and width >= 2 and strong:
             yield _Run(start, i, rows, heads or [0])

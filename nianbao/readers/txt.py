@@ -62,6 +62,7 @@ def read_txt(path: Path, limits: Limits | None = None) -> Document:
         raise ReadError("file.no_text", "文件中没有任何文字内容。请提交包含报告正文和表格的文件。")
     is_md = path.suffix.lower() in _MD_EXTENSIONS
     placed = find_tables(lines, limits)
+    lines = _without_stray_pipes(lines, placed)
     if is_md or placed or _marked_up(lines):
         lines = _without_markup(lines, placed)
     tabbed = sum(1 for ln in lines if ln.startswith("\t"))
@@ -76,6 +77,19 @@ def read_txt(path: Path, limits: Limits | None = None) -> Document:
         blocks = _line_shape(lines, placed)
         kind = "txt-pdf"
     return Document(blocks, "md" if is_md else kind, artifacts)
+
+
+_STRAY_PIPES = re.compile(r"^\s*[|│┃｜]+|[|│┃｜]+\s*$")
+
+
+def _without_stray_pipes(lines: list[str], placed: list[Placed]) -> list[str]:
+    """Outside the tables, the pipes a converter left around one cell per line ("规章 |", "|||")
+    go: what is left is the cell's text for the line logic."""
+    taken = bytearray(len(lines))
+    for p in placed:
+        taken[p.start:p.end] = b"\x01" * (p.end - p.start)
+    return [_STRAY_PIPES.sub("", ln) if not taken[i] and ("|" in ln or "｜" in ln or "│" in ln or "┃" in ln) else ln
+            for i, ln in enumerate(lines)]
 
 
 def _marked_up(lines: list[str]) -> bool:
@@ -114,6 +128,7 @@ def _line_shape(lines: list[str], placed: list[Placed]) -> list[Paragraph | Tabl
     kept: list[Line] = []
     tables: list[tuple[int, Table]] = []
     i = 0
+    blank = page_break = False
     while i < len(lines):
         p = starts.get(i)
         if p is not None:
@@ -122,7 +137,12 @@ def _line_shape(lines: list[str], placed: list[Placed]) -> list[Paragraph | Tabl
             continue
         ln = lines[i]
         if ln.strip() and not is_page_number(ln):  # what assemble drops, dropped first: its indexes count kept lines
-            kept.append(Line(ln, line=i + 1))
+            kept.append(Line(ln, line=i + 1, after_blank=blank))
+            blank = page_break = False
+        elif ln.strip():  # a page number: the blank lines around it are the page break's, not a paragraph's end
+            blank, page_break = False, True
+        elif not page_break and kept:
+            blank = True
         i += 1
     return assemble(kept, tables)
 
