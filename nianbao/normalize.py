@@ -19,6 +19,7 @@ from nianbao.model import Number, Report, empty_table2
 from nianbao.template import (
     SECTIONS,
     T3_WIDTH,
+    T4_WIDTH,
     TABLE2_LIST_KEYS,
     TABLE2_ROWS,
     TABLE3_COLUMNS,
@@ -209,21 +210,40 @@ def normalize(doc: Document) -> Parsed:
 _NOT_TITLE = re.compile(r"^(根据|按照|依据|依照|本报告|现将|为|202\d年[，,])")
 
 
-_BEFORE_TITLE = re.compile(r"^(附件\s*\d*[:：]?|索引号.*|发布(机构|日期|时间).*|来源[:：].*|\d{4}[-/.]\d{1,2}[-/.]\d{1,2})$")
+# what a portal or a clerk puts before the title: 附件1, the page's metadata (索引号, 发布机构 …), its
+# breadcrumbs and chrome (当前位置：首页>…, 欢迎访问…, 登录/注册, 无障碍, 字号 大 中 小, 打印 关闭)
+_BEFORE_TITLE = re.compile(
+    r"^[•·\s]*(?:附件\s*\d*[:：]?$|索\s*引\s*号|发\s*布\s*(?:机\s*构|日\s*期|时\s*间)|成文日期|公开方式|公开范围|"
+    r"来\s*源[:：]|分\s*类[:：]|文\s*号[:：]|主题分类|有\s*效\s*性|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}$|"
+    r"(?:您?当前(?:所在)?位置|当前页面|首页\s*[>＞»›]|欢迎(?:访问|来到)|用户(?:登录|中心)|登录|注册|无障碍|关怀版|长者模式|"
+    r"IPV6|ipv6|分享到|浏览次数|访问量|阅读次数|字号|【?打印|【?关闭|扫一扫|.*[>＞»›]\s*正文$))"
+)
+_TITLE_WORDS = ("报告", "年报")
 
 
 def _title_paragraphs(lead: list[Paragraph]) -> list[Paragraph]:
-    """The first short lines before the preamble, up to the one that says 报告 ("附件1" and a
-    portal's 索引号/发布日期 lines before it are not part of it)."""
-    out: list[Paragraph] = []
+    """The first short lines before the preamble, up to the one that says 报告 or 年报 ("附件1"
+    and a portal's metadata, breadcrumbs and chrome before it are not part of it). A page title
+    without the body (2022年政府信息公开工作年度报告) repeated above the real title gives way to it."""
     while lead and _BEFORE_TITLE.match(lead[0].text):
         lead = lead[1:]
+    out = _title_run(lead)
+    if out and _title_parts(clean_text("".join(p.text for p in out)))[0] is None:
+        again = _title_run(lead[len(out):])
+        if again and _title_parts(clean_text("".join(p.text for p in again)))[0] is not None:
+            return again
+    return out
+
+
+def _title_run(lead: list[Paragraph]) -> list[Paragraph]:
+    out: list[Paragraph] = []
     for p in lead[:4]:
         text = p.text
-        if len(text) > 50 or _NOT_TITLE.match(text) or text.endswith("。"):
+        if len(text) > 50 or _NOT_TITLE.match(text) or text.endswith("。") or _BEFORE_TITLE.match(text):
             break
         out.append(p)
-        if "报告" in text:
+        joined = "".join(q.text for q in out)  # a long centred title wraps anywhere: …年度报 / 告
+        if any(w in joined for w in _TITLE_WORDS):
             return out
     return []
 
@@ -238,6 +258,10 @@ def cn_year_digits(text: str) -> str:
     return _CN_YEAR.sub(lambda m: m.group(0).translate(_CN_DIGITS), text)
 
 
+# what follows the body in a title that puts the year first: 2019年上海市人民政府办公厅政府信息公开工作年度报告
+_AFTER_BODY = re.compile(r"(?:政府)?信息公开(?:工作)?(?:年度报告|年报|工作报告|报告)$")
+
+
 def _title_parts(title: str | None) -> tuple[str | None, int | None]:
     if not title:
         return None, None
@@ -245,6 +269,9 @@ def _title_parts(title: str | None) -> tuple[str | None, int | None]:
     if not m:
         return None, None
     body = m.group("body").strip(" ：:") or None
+    if body is None:  # the year first: the body stands between it and 政府信息公开…
+        rest = _AFTER_BODY.sub("", m.group("rest").strip(" ：:"))
+        body = rest if rest and rest != m.group("rest") else None
     return body, int(m.group("year"))
 
 
@@ -318,7 +345,7 @@ def _first_year(preamble: list[Paragraph], sections: dict[str, list[Para]]) -> i
     return None
 
 
-_LEADING_FUNCTION_CHARS = set("是为在对由和与及年度的了将按经向把被从于至到据以其该本我全各")
+_LEADING_FUNCTION_CHARS = set("是为在对由和与及年度的了将按经向把被从于至到据以其该本我全各可请如若均另")
 _TOWNSHIP = re.compile(r"([\u4e00-\u9fff]{2,7}?(?:镇|乡|街道))人民政府")
 
 
@@ -564,9 +591,9 @@ def _table4(tables: list[Table]) -> TableInfo:
     best: tuple[list[str], int | None, int | None] | None = None
     best_score = -1
     for cells, page, line in _rows(tables):
-        if any(w in c for c in cells for w in _T4_HEADER):
-            continue
         score = sum(1 for c in cells if _valueish(c))
+        if score < T4_WIDTH and any(w in c for c in cells for w in _T4_HEADER):
+            continue  # a header row (one whose label is the last header, its 15 figures after it, is the data)
         if score >= 15 or (score > best_score and score > 0):
             if score >= best_score:
                 best, best_score = (cells, page, line), score

@@ -21,6 +21,12 @@ _ASPECTS = (
 )
 
 
+def _before_2021(ctx: Context) -> bool:
+    """A report on 2019 or 2020: the 2019 format, before the fee rules, was the right one."""
+    y = ctx.report_year
+    return bool(y and y < 2021)
+
+
 def _has_text(ctx: Context, key: str) -> bool:
     text = flat(section_text(ctx, key))
     return bool(text) and not starts_with_placeholder(text)
@@ -28,8 +34,11 @@ def _has_text(ctx: Context, key: str) -> bool:
 
 @rule("content.overview_aspects", "warning")
 def content_overview_aspects(ctx: Context) -> Iterator[Finding]:
-    """Section 一 covers the five aspects: 主动公开, 依申请公开, 政府信息管理, 政府信息公开平台建设, 监督保障."""
-    if not _has_text(ctx, "1"):
+    """Section 一 covers the five aspects: 主动公开, 依申请公开, 政府信息管理, 政府信息公开平台建设, 监督保障.
+
+    Asked of reports on 2021 and later: the five aspects are the 2021 format's; a 2019 or 2020
+    report followed the 2019 one."""
+    if not _has_text(ctx, "1") or _before_2021(ctx):
         return
     text = flat(section_text(ctx, "1"))
     missing = [name for name, rx in _ASPECTS if not re.search(rx, text)]
@@ -83,7 +92,11 @@ def content_prior_year(ctx: Context) -> Iterator[Finding]:
 @rule("content.fee_statement", "warning")
 def content_fee_statement(ctx: Context) -> Iterator[Finding]:
     """Section 六 states the 信息处理费 collected, or that none was (国办函〔2020〕109号); "无" alone is
-    not enough."""
+    not enough.
+
+    Asked of reports on 2021 and later: the 信息处理费 rules (国办函〔2020〕109号) apply from 2021."""
+    if _before_2021(ctx):
+        return
     if not flat(section_text(ctx, "6")) or not any(h.section == "6" for h in ctx.ev.headings):
         return  # sections.empty / sections.missing speak
     if not re.search(r"信息处理费|处理费|收费|收取费用|费用", flat(section_text(ctx, "6"))):
