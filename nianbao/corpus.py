@@ -359,6 +359,9 @@ def _register_writers() -> None:
     TEXT_FORMATS["txt-pdf"] = lambda s, p: g.write_txt(s, named("-pdf.txt")(p), shape="pdf")
     # what a PDF-to-text converter makes: broken lines, pipe tables, page numbers
     TEXT_FORMATS["txt-pipe"] = lambda s, p: g.write_txt(s, named("-pipe.txt")(p), shape="pipe")
+    # a portal's report page copied as text: chrome, then one cell per line (and with cell borders)
+    TEXT_FORMATS["txt-cells"] = lambda s, p: g.write_txt(s, named("-cells.txt")(p), shape="cells")
+    TEXT_FORMATS["txt-cells-pipe"] = lambda s, p: g.write_txt(s, named("-cellsp.txt")(p), shape="cells-pipe")
     TEXT_FORMATS["md"] = lambda s, p: g.write_md(s, named(".md")(p), style=by_seed(p, tuple(g.MD_STYLES)))
     # a report page saved from a portal, in every layout, some in GBK
     TEXT_FORMATS["html"] = lambda s, p: g.write_html(s, named(".html")(p), shape="portal",

@@ -655,6 +655,29 @@ def txt_word(spec: ReportSpec) -> str:
     return "\n".join(out) + "\n"
 
 
+PORTAL_CHROME = ("欢迎访问{county}人民政府门户网站！", "登录 | 注册 无障碍 关怀版", "当前位置：首页 > 政府信息公开 > 政府信息公开年报",
+                 "字号：大 中 小 【打印】 【关闭】", "发布日期：{y1}-01-20 浏览次数：128")
+
+
+def txt_cells(spec: ReportSpec, pipes: bool = False, chrome: bool = True) -> str:
+    """What copying a report's web page as text gives: the portal's chrome before the title,
+    then every paragraph and every table cell on a line of its own between blank lines, no tabs
+    (with `pipes`, each cell followed by " |", as some copy tools leave the cell borders)."""
+    out: list[str] = [x.format(county=spec.county, y1=spec.year + 1) for x in PORTAL_CHROME] if chrome else []
+    grid_of = grids(spec)
+    for kind, value, _section, _index in _blocks(spec):
+        if kind == "table":
+            for row in grid_of[value]:
+                for c in row:
+                    if c is not None:
+                        out += [c.text.replace("\n", "") + (" |" if pipes else ""), ""]
+                if pipes:
+                    out += ["|", ""]
+        else:
+            out += [value, ""]
+    return "\n".join(out) + "\n"
+
+
 def _covered(grid: list[list[C | None]]) -> dict[tuple[int, int], str]:
     """Positions covered by a merge: "h" (same row as its cell) or "v" (a row below: an empty
     continuation cell in the extracted text, counted once per merged cell)."""
@@ -692,7 +715,8 @@ def txt_pdf(spec: ReportSpec) -> str:
 def write_txt(spec: ReportSpec, path: str | Path, shape: str = "word") -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = {"word": txt_word, "pdf": txt_pdf, "pipe": txt_pipe}[shape](spec)
+    text = {"word": txt_word, "pdf": txt_pdf, "pipe": txt_pipe, "cells": txt_cells,
+            "cells-pipe": lambda s: txt_cells(s, pipes=True)}[shape](spec)
     path.write_text(text, encoding="utf-8")
     return path
 

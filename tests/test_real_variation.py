@@ -121,3 +121,20 @@ def test_converter_tables_with_generic_headers_are_tables(style, tmp_path):
         assert "数据1" in md.read_text(encoding="utf-8")
     assert parse_file(md).report.to_json() == parse_file(write_docx(spec, tmp_path / "r.docx")).report.to_json()
     assert check_file(md, year=2024, county="巨鹿县").findings == []
+
+
+def test_titles_as_portals_and_clerks_write_them(tmp_path):
+    """The title after a portal's chrome, with the year first, wrapped in two lines, or under a
+    page title that lacks the body: the body is still read."""
+    from nianbao.check import parse_file
+
+    cases = {
+        "当前位置：首页 > 信息公开 > 年报\n字号：大 中 小 【打印】\n巨鹿县教育局2024年度政府信息公开工作年度报告\n": "巨鹿县教育局",
+        "2024年巨鹿县卫生健康委员会信息公开年报\n": "巨鹿县卫生健康委员会",
+        "2024年政府信息公开工作年度报告\n巨鹿县官亭镇人民政府\n2024年政府信息公开工作年度报告\n": "巨鹿县官亭镇人民政府",
+    }
+    for i, (head, body) in enumerate(cases.items()):
+        path = tmp_path / f"t{i}.txt"
+        path.write_text(head + "\n根据《中华人民共和国政府信息公开条例》规定，发布本报告。\n\n一、总体情况\n\n2024年工作平稳。\n",
+                        encoding="utf-8")
+        assert parse_file(path).report.body == body, head
