@@ -317,7 +317,8 @@ def flawed_report(seed: int, flaw: str) -> Doc:
     if flaw == "review-none" and not spec.table4[4]:
         spec.table4 = [1, 0, 0, 0, 1, *spec.table4[5:]]
     if flaw in ("results-total",) and spec.table3["carried_forward"][0] == 0:
-        spec.table3["carried_forward"][0] = spec.table3["carried_forward"][6] = 1
+        spec.table3["carried_forward"][0] += 1
+        spec.table3["carried_forward"][6] += 1
         spec.table3["new"][0] += 1
         spec.table3["new"][6] += 1
     if flaw == "self-reference" and "局" in spec.body:  # a 局 may say 我局: it says 我镇 instead

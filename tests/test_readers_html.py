@@ -16,7 +16,6 @@ from nianbao.generate import (
     PORTAL_LAYOUTS,
     ReportSpec,
     balanced_table3,
-    balanced_table4,
     expected_report,
     html_page,
     write_docx,
@@ -28,21 +27,9 @@ from nianbao.readers import Limits, ReadError, read, sniff
 from nianbao.readers.html import page_body
 from nianbao.template import flat
 from tests.test_cli_records import nianbao, office  # noqa: F401 - office: the fixture, for the import test
-
-
-def _specs() -> dict[str, ReportSpec]:
-    """Those of tests/test_formats.py: zeros, a township, big numbers, the 2019 template, a one-line title."""
-    rng = random.Random(11)
-    big = ReportSpec(body="巨鹿县人民政府办公室", table3=balanced_table3(rng, 4000), table4=balanced_table4(rng, 60))
-    big.table2 = {"rules": [0, 0, 0], "normative": [12, 3, 140], "licensing": 447228, "penalty": 3985,
-                  "coercion": 88, "fees_10k_yuan": 961.75}
-    return {
-        "zeros": ReportSpec(),
-        "township": ReportSpec(body="巨鹿县王虎寨镇人民政府", table3=balanced_table3(rng, 15), table4=balanced_table4(rng, 2)),
-        "big": big,
-        "old": ReportSpec(body="巨鹿县张王疃乡人民政府", template="2019", table3=balanced_table3(rng, 9)),
-        "one-line-title": ReportSpec(title_lines=1, table3=balanced_table3(rng, 30)),
-    }
+from tests.test_formats import (
+    _specs,  # the same five reports: zeros, a township, big numbers, 2019, one-line title
+)
 
 
 def _pages(spec: ReportSpec, out) -> dict[str, object]:
