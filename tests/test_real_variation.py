@@ -94,7 +94,10 @@ def test_judged_right(name, fmt, written):
     if name == "legal-persons-blank":
         assert said == [("table.cell_invalid", "error")]
         (f,) = result.findings
-        assert len(f.location.places) == 25 and "125格" in f.message
+        assert len(f.location.places) == 25
+        # a page copied as text one cell per line keeps no empty cell: the rows are not found, and
+        # that is what it says; every other format keeps the blanks and says so
+        assert ("没有找到" if fmt.startswith("txt-cells") else "125格") in f.message
         return
     assert said == [], [f.message for f in result.findings]
     assert result.verdict == "accepted"

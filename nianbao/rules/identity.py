@@ -97,7 +97,7 @@ def _is_ours(name: str, ctx: Context) -> bool:
 
 
 def _title_place(title: str, ctx: Context) -> str | None:
-    """The county a title names as its own when it is not ours: the first real county name in
+    """The place a title names as its own when it is not ours: the first real county or city in
     its leading chain of places (内乡县王店镇… → 内乡县; 重庆市九龙坡区二郎街道… → 九龙坡区), none when our
     county is in that chain (重庆市江津区杜市镇… of 江津区) or the place is no county we know (科左后旗,
     a short form of 科尔沁左翼后旗)."""
@@ -110,7 +110,7 @@ def _title_place(title: str, ctx: Context) -> str | None:
     for end in range(2, min(len(text), 20) + 1):
         if text[end - 1] not in "县区市旗":
             continue
-        place = county_ending_at(text, end)
+        place = county_ending_at(text, end, cities=True)  # a city's report (淮安市…) is not ours either
         if place and not _NOT_A_PLACE.search(place):
             return None if _is_ours(place, ctx) else place
     return None
