@@ -515,6 +515,7 @@ def _table3(tables: list[Table]) -> TableInfo:
     last_index = -1
     rows = list(_rows(tables))
     for idx, (cells, page, line) in enumerate(rows):
+        cells = _without_edge_column(cells)
         if len(cells) < T3_WIDTH + 1:  # the figures and at least one label cell
             pending += "".join(cells)
             continue
@@ -561,6 +562,19 @@ def _table3(tables: list[Table]) -> TableInfo:
             value, problem = parse_cell(values[ci])
             info.cells.append(Cell("table3", key, col.key, ci, values[ci], value, problem, page, line))
     return info
+
+
+_FIGURE = re.compile(r"^[-－]?\d+(?:\.\d+)?$")
+
+
+def _without_edge_column(cells: list[str]) -> list[str]:
+    """A row of a table piece drawn in a frame (a page's part boxed) has an empty column past
+    its figures: seven figures after a label, then "" — the "" is the frame's, not a blank 总计."""
+    while (len(cells) > T3_WIDTH + 1 and not cells[-1].strip()
+           and all(_FIGURE.match(normalize_number_text(c)) for c in cells[-T3_WIDTH - 1:-1])
+           and not _FIGURE.match(normalize_number_text(cells[-T3_WIDTH - 2]))):
+        cells = cells[:-1]
+    return cells
 
 
 def _split_row(label: str, values: list[str], nxt: list[str] | None) -> bool:
