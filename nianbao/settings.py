@@ -30,6 +30,27 @@ class Settings(BaseSettings):
     max_pages: int = Field(200, gt=0, le=5000, description="Most PDF pages read.")
     max_unzipped_mb: float = Field(200, gt=0, le=4096, description="A .docx inflating to more is refused (zip bomb).")
     convert_timeout_s: float = Field(120, gt=0, le=3600, description="LibreOffice conversion of one .doc/.wps.")
+    # hostile files (readers/__init__.py Limits): refused before parsing, file.too_complex
+    max_table_cells: int = Field(1_000_000, gt=0, description="Table cells of a text, web page or .docx body.")
+    max_pdf_objects: int = Field(200_000, gt=0, description="Objects in a PDF (a report has a few hundred).")
+    max_pdf_stream_mb: float = Field(64, gt=0, le=4096, description="One PDF stream, inflated (a PDF bomb stops here).")
+    max_pdf_inflated_mb: float = Field(200, gt=0, le=16384, description="All a PDF's streams, inflated.")
+    max_docx_part_mb: float = Field(64, gt=0, le=4096, description="One part of a .docx (word/document.xml …), unzipped.")
+    max_zip_entries: int = Field(10_000, gt=0, description="Parts in a .docx.")
+    max_relationships: int = Field(5_000, gt=0, description="Relationships in one *.rels part of a .docx (a report: < 200).")
+    # …and while parsing: each read runs in a child process with these
+    isolate_reads: bool = Field(True, description="Read each file in a child process with the memory and time limits below.")
+    max_read_memory_mb: float = Field(1536, ge=64, le=65536, description="Address space of one read's child process (RLIMIT_AS).")
+    max_read_seconds: float = Field(120, gt=0, le=3600, description="Wall time of one read (a .doc's conversion on top).")
+
+    inbox_settle_s: float = Field(
+        2, ge=0, le=3600, description="An inbox file is taken once unchanged this long (and not open for writing).")
+    quarantine_keep_days: int = Field(90, ge=1, le=3650,
+                                      description="Files set aside in inbox/.quarantine are deleted after this many days.")
+    quarantine_max_mb: float = Field(2048, gt=0, le=1024 * 1024,
+                                     description="inbox/.quarantine is kept under this size: the oldest files go first.")
+    intake_lock_wait_s: float = Field(600, ge=0, le=86400,
+                                      description="How long an intake waits for another one on the same inbox.")
 
     notice_sink: Path | None = Field(
         None, description="Write every notice as a JSON file in this folder instead of sending it (demo, rehearsal).")
@@ -72,6 +93,16 @@ class Settings(BaseSettings):
             max_pages=self.max_pages,
             max_unzipped_bytes=int(self.max_unzipped_mb * 1024 * 1024),
             convert_timeout=self.convert_timeout_s,
+            max_table_cells=self.max_table_cells,
+            max_pdf_objects=self.max_pdf_objects,
+            max_stream_bytes=int(self.max_pdf_stream_mb * 1024 * 1024),
+            max_inflated_bytes=int(self.max_pdf_inflated_mb * 1024 * 1024),
+            max_part_bytes=int(self.max_docx_part_mb * 1024 * 1024),
+            max_zip_entries=self.max_zip_entries,
+            max_relationships=self.max_relationships,
+            max_read_memory=int(self.max_read_memory_mb * 1024 * 1024),
+            max_read_seconds=self.max_read_seconds,
+            isolate=self.isolate_reads,
         )
 
 

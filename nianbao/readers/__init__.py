@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import os
 import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +29,19 @@ class Limits:
     max_pages: int = 200
     max_unzipped_bytes: int = 200 * 1024 * 1024  # a zip bomb stops here
     max_zip_ratio: int = 200  # uncompressed / compressed for the whole .docx
-    max_table_cells: int = 1_000_000  # a text's pipe/HTML tables (a report's three hold a few hundred)
+    max_table_cells: int = 1_000_000  # a text's pipe/HTML tables, a .docx body's w:tc (a report's three hold a few hundred)
     convert_timeout: float = 120.0
+    # checked before any parser runs (a real report: ~100 PDF objects, 2 MB inflated, < 200 relationships)
+    max_pdf_objects: int = 200_000
+    max_stream_bytes: int = 64 * 1024 * 1024  # one PDF stream, inflated
+    max_inflated_bytes: int = 200 * 1024 * 1024  # all a PDF's streams, inflated
+    max_part_bytes: int = 64 * 1024 * 1024  # one part of a .docx (word/document.xml …), uncompressed
+    max_zip_entries: int = 10_000
+    max_relationships: int = 5_000  # in one *.rels part of a .docx
+    # while parsing: the reader runs in a child process with these (nianbao/readers/isolated.py)
+    max_read_memory: int = 1536 * 1024 * 1024  # RLIMIT_AS of the child
+    max_read_seconds: float = 120.0  # wall time of one read (a .doc's conversion comes on top)
+    isolate: bool = True  # False: read in this process, without the memory and time limits
 
 
 class ReadError(Exception):
@@ -38,6 +50,18 @@ class ReadError(Exception):
         self.rule = rule
         self.message = message
         self.values = values
+
+    def __reduce__(self):  # whole across the process boundary of an isolated read
+        return _read_error, (self.rule, self.message, self.values)
+
+
+def _read_error(rule: str, message: str, values: dict[str, object]) -> ReadError:
+    return ReadError(rule, message, **values)
+
+
+def num(x: float) -> str:
+    """A limit or a size for a message: 64, 1.5, 0.001 (never "0")."""
+    return f"{x:.0f}" if x >= 10 else f"{x:.3g}"
 
 
 def sniff(head: bytes) -> str:
@@ -101,14 +125,25 @@ class Reader:
     enforces: tuple[str, ...] = ("max_bytes",)  # the Limits it applies, besides the size every file gets
 
     def load(self) -> Callable[[Path, Limits], Document]:
-        module, _, name = self.target.partition(":")
-        return getattr(importlib.import_module(module), name)
+        return load(self.target)
+
+
+def load(target: str) -> Callable[[Path, Limits], Document]:
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def read_with(target: str, path: Path, limits: Limits) -> Document:
+    """What a reader makes of a file, in this process (the isolated child calls this)."""
+    return unbox(load(target)(path, limits))  # text drawn in boxes out of the tables, whatever the format
 
 
 READERS: tuple[Reader, ...] = (
-    Reader((".docx",), frozenset({"zip"}), "nianbao.readers.docx:read_docx", ("max_bytes", "max_unzipped_bytes",
-                                                                             "max_zip_ratio")),
-    Reader((".pdf",), frozenset({"pdf"}), "nianbao.readers.pdf:read_pdf", ("max_bytes", "max_pages")),
+    Reader((".docx",), frozenset({"zip"}), "nianbao.readers.docx:read_docx",
+           ("max_bytes", "max_unzipped_bytes", "max_zip_ratio", "max_part_bytes", "max_zip_entries", "max_relationships",
+            "max_table_cells")),
+    Reader((".pdf",), frozenset({"pdf"}), "nianbao.readers.pdf:read_pdf",
+           ("max_bytes", "max_pages", "max_pdf_objects", "max_stream_bytes", "max_inflated_bytes")),
     Reader((".txt",), frozenset({"text"}), "nianbao.readers.txt:read_txt", ("max_bytes", "max_table_cells")),
     # Markdown exports and PDF-to-Markdown output: text with pipe tables, read by the text reader
     Reader((".md", ".markdown"), frozenset({"text"}), "nianbao.readers.txt:read_txt", ("max_bytes", "max_table_cells")),
@@ -133,7 +168,11 @@ SUPPORTED = tuple(BY_EXTENSION)
 
 
 def read(path: str | os.PathLike[str], limits: Limits | None = None) -> Document:
-    """Read one submitted file into the neutral document, or raise ReadError."""
+    """Read one submitted file into the neutral document, or raise ReadError.
+
+    What every format shares is checked here, in this process, without parsing anything; the
+    reader itself runs in a child process with hard memory and time limits (`isolated`) unless
+    `limits.isolate` is off."""
     limits = limits or Limits()
     p = Path(path)
     ext = p.suffix.lower()
@@ -144,8 +183,15 @@ def read(path: str | os.PathLike[str], limits: Limits | None = None) -> Document
                         "格式的年度报告。",
                         extension=ext)
     try:
-        size = p.stat().st_size
-        with p.open("rb") as fh:
+        # a FIFO, a device or a directory would block or never end: looked at before it is opened
+        if not stat.S_ISREG(os.stat(p).st_mode):
+            raise _not_a_file(p)
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK)  # never blocks, even if it became a FIFO meanwhile
+        with os.fdopen(fd, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise _not_a_file(p)
+            size = st.st_size
             head = fh.read(4096)
     except OSError as exc:
         raise ReadError("file.unreadable", f"无法打开文件：{exc.strerror or '读取失败'}。请重新提交。") from exc
@@ -165,4 +211,15 @@ def read(path: str | os.PathLike[str], limits: Limits | None = None) -> Document
         raise ReadError("file.unreadable",
                         f"文件扩展名是“{ext}”，但内容实际是{KIND_ZH[kind]}，系统无法按{ext}读取。"
                         "请用 Word 或 WPS 打开后“另存为”正确的格式再提交。", extension=ext, actual=kind)
-    return unbox(reader.load()(p, limits))  # text drawn in boxes out of the tables, whatever the format
+    if not limits.isolate:
+        return read_with(reader.target, p, limits)
+    from nianbao.readers import isolated
+
+    seconds = limits.max_read_seconds + (limits.convert_timeout if "convert_timeout" in reader.enforces else 0)
+    return isolated.read_isolated(reader.target, p, limits, seconds)
+
+
+def _not_a_file(p: Path) -> ReadError:
+    return ReadError("file.unreadable",
+                     f"“{p.name}”不是普通文件（可能是文件夹、管道或设备），系统无法读取。请提交年度报告文件本身"
+                     "（.docx、.pdf 等）。", not_a_file=True)

@@ -14,10 +14,11 @@ into Word, which nothing here can read.
 from __future__ import annotations
 
 import zipfile
+from itertools import islice
 from pathlib import Path
 
 from nianbao.document import Artifact, Document, Paragraph, Source, Table, clean_text
-from nianbao.readers import Limits, ReadError
+from nianbao.readers import Limits, ReadError, num
 from nianbao.readers.boxes import is_box
 from nianbao.template import flat
 
@@ -29,11 +30,23 @@ TXBX = f"{W}txbxContent"  # a text box's body, inside a shape (DrawingML, or VML
 _FRAME_MAX_WIDTH = 3  # a frame around tables is a column or two; the report's own tables are 4–15 wide
 
 
+_RESAVE = "请用 Word 或 WPS 打开报告，“另存为”.docx 后重新提交。"
+REL = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+
+
 def check_zip(path: Path, limits: Limits) -> None:
-    """Refuse what is not a sound .docx before python-docx inflates anything."""
+    """Refuse what is not a sound .docx before python-docx inflates anything: the parts' declared
+    sizes (zipfile never inflates past them: a part that lies fails its CRC), their number, and
+    the relationships of every *.rels part, counted streaming and no further than the limit
+    (python-docx takes minutes over tens of thousands of them)."""
     try:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
+            if len(infos) > limits.max_zip_entries:
+                raise ReadError("file.too_complex",
+                                f"文件内部的部件数量异常（{len(infos)} 个，上限 {limits.max_zip_entries} 个，正常的 Word 文档只有"
+                                f"几十个），疑似损坏或恶意构造的文件，系统拒绝读取。{_RESAVE}",
+                                entries=len(infos), limit=limits.max_zip_entries)
             names = {i.filename for i in infos}
             if "word/document.xml" not in names:
                 raise ReadError("file.unreadable",
@@ -45,10 +58,51 @@ def check_zip(path: Path, limits: Limits) -> None:
                 raise ReadError("file.unreadable",
                                 f"文件解压后大小异常（{total / 1048576:.0f} MB），疑似损坏或恶意文件，系统拒绝读取。"
                                 "请重新从 Word 另存为 .docx 后提交。", unzipped=total, limit=limits.max_unzipped_bytes)
+            big = max(infos, key=lambda i: i.file_size)
+            if big.file_size > limits.max_part_bytes:
+                what = "Word 正文（word/document.xml）" if big.filename == "word/document.xml" else f"其中的“{big.filename}”"
+                raise ReadError("file.too_complex",
+                                f"文件解压后{what}大小异常（{num(big.file_size / 1048576)} MB，上限 "
+                                f"{num(limits.max_part_bytes / 1048576)} MB；正常的年度报告只有几百 KB），疑似损坏或恶意构造的文件，"
+                                f"系统拒绝读取。{_RESAVE}", part=big.filename, part_bytes=big.file_size,
+                                limit=limits.max_part_bytes)
             if any(i.flag_bits & 0x1 for i in infos):
                 raise ReadError("file.unreadable", "文件已加密，系统无法读取。请取消文档密码后重新提交。")
+            for info in infos:
+                if info.filename.endswith(".rels"):
+                    _check_relationships(zf, info, limits)
     except zipfile.BadZipFile as exc:
         raise ReadError("file.unreadable", "文件不完整或已损坏（无法解压 .docx）。请重新保存后提交完整文件。") from exc
+
+
+def _check_relationships(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits) -> None:
+    from lxml import etree
+
+    n = 0
+    try:
+        with zf.open(info) as fh:
+            for _, el in etree.iterparse(fh, events=("end",), tag="{*}Relationship", resolve_entities=False,
+                                         no_network=True, huge_tree=False):
+                n += 1
+                if n > limits.max_relationships:
+                    raise ReadError("file.too_complex",
+                                    f"文件内部的链接关系数量异常（“{info.filename}”中超过 {limits.max_relationships} 条，"
+                                    f"正常的 Word 文档不到 200 条），疑似损坏或恶意构造的文件，系统拒绝读取。{_RESAVE}",
+                                    part=info.filename, relationships=n, limit=limits.max_relationships)
+                el.clear()
+    except (etree.XMLSyntaxError, zipfile.BadZipFile, OSError, EOFError):
+        return  # a broken part: python-docx says so below
+    except RuntimeError:  # an encrypted entry zipfile will not open
+        return
+
+
+def _check_cells(body, limits: Limits) -> None:
+    """The table cells of the body, counted before any is read (a report's three tables hold a few hundred)."""
+    n = sum(1 for _ in islice(body.iter(f"{W}tc"), limits.max_table_cells + 1))
+    if n > limits.max_table_cells:
+        raise ReadError("file.too_complex",
+                        f"文档中的表格单元格数量异常（超过 {limits.max_table_cells} 个，年度报告的三张表格只有几百个），"
+                        f"疑似损坏或恶意构造的文件，系统拒绝读取。{_RESAVE}", cells=n, limit=limits.max_table_cells)
 
 
 def read_docx(path: Path, limits: Limits) -> Document:
@@ -58,6 +112,8 @@ def read_docx(path: Path, limits: Limits) -> Document:
 
     try:
         document = docx.Document(str(path))
+    except MemoryError:  # the isolated read's limit: file.too_complex
+        raise
     except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile, OSError, EOFError) as exc:
         raise ReadError("file.unreadable", "文件不完整或已损坏，Word 正文无法读取。请重新保存后提交完整文件。") from exc
     except Exception as exc:  # lxml syntax errors and friends: a broken package
@@ -66,6 +122,7 @@ def read_docx(path: Path, limits: Limits) -> Document:
     artifacts: list[Artifact] = []
     blocks: list[Paragraph | Table] = []
     body = document.element.body
+    _check_cells(body, limits)
     _walk(body, blocks, artifacts, ())
     images = _pictures(body)
     if not any(_has_text(b) for b in blocks):

@@ -58,3 +58,17 @@ def file_no_text(ctx: Context) -> Iterator[Finding]:
 def file_too_large(ctx: Context) -> Iterator[Finding]:
     """The file is within the configured size and page limits (NIANBAO_MAX_FILE_MB, NIANBAO_MAX_PAGES)."""
     yield from _from_reader(ctx, "file.too_large")
+
+
+@rule("file.too_complex", "error", needs="file")
+def file_too_complex(ctx: Context) -> Iterator[Finding]:
+    """The file is of a sane structure, readable within the configured time and memory.
+
+    Refused before any parser runs: a PDF with more objects than NIANBAO_MAX_PDF_OBJECTS, or a
+    stream inflating past NIANBAO_MAX_PDF_STREAM_MB (all of them past NIANBAO_MAX_PDF_INFLATED_MB:
+    a "PDF bomb"); a .docx with a part unzipping past NIANBAO_MAX_DOCX_PART_MB, more parts than
+    NIANBAO_MAX_ZIP_ENTRIES, more relationships in a *.rels part than NIANBAO_MAX_RELATIONSHIPS,
+    or more table cells than NIANBAO_MAX_TABLE_CELLS. Refused while parsing: the reader runs in a
+    child process (NIANBAO_ISOLATE_READS), and running out of NIANBAO_MAX_READ_MEMORY_MB or
+    NIANBAO_MAX_READ_SECONDS, or dying, lands here."""
+    yield from _from_reader(ctx, "file.too_complex")
