@@ -10,9 +10,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from cli.output import safe, safe_error
 from nianbao.bodies import Body, Roster, infer_kind, load_roster
 from nianbao.labels import severity, verdict_markup
 from nianbao.model import Severity
@@ -40,7 +40,7 @@ def _load_roster(path: Path | None) -> Roster | None:
     try:
         return load_roster(path)
     except (OSError, ValueError, KeyError) as exc:
-        err.print(f"[red]无法读取单位名单 {path}：{exc}[/red]")
+        err.print(f"[red]无法读取单位名单 {safe(path)}：{safe_error(exc)}[/red]")
         raise typer.Exit(EXIT_USAGE) from exc
 
 
@@ -50,7 +50,7 @@ def _resolve_body(name: str | None, roster: Roster | None) -> Body | None:
     if roster:
         found = roster.by_code(name) or roster.find(name)
         if found is None:
-            err.print(f"[red]单位“{name}”不在名单中（可用单位代码或名称）。[/red]")
+            err.print(f"[red]单位“{safe(name)}”不在名单中（可用单位代码或名称）。[/red]")
             raise typer.Exit(EXIT_USAGE)
         return found
     kind = infer_kind(name)
@@ -101,8 +101,8 @@ def check(
 
 def _print_result(result) -> None:
     r = result.report
-    out.print(f"{result.path}\n单位：{r.body if r else '—'}  年度：{r.year if r else '—'}  模板：{r.template if r else '—'}  "
-              f"结论：{verdict_markup(result.verdict)}")
+    out.print(f"{safe(result.path)}\n单位：{safe(r.body if r else '—')}  年度：{safe(r.year if r else '—')}  "
+              f"模板：{safe(r.template if r else '—')}  结论：{verdict_markup(result.verdict)}")
     if not result.findings:
         out.print("没有发现问题。")
         return
@@ -112,7 +112,7 @@ def _print_result(result) -> None:
     table.add_column("问题与位置", overflow="fold")
     for f in result.findings:
         style = {Severity.ERROR: "red", Severity.WARNING: "yellow"}.get(f.severity, "dim")
-        table.add_row(f"[{style}]{severity(f.severity)}[/{style}]", f.rule, escape(f.message))
+        table.add_row(f"[{style}]{severity(f.severity)}[/{style}]", safe(f.rule), safe(f.message))
     out.print(table)
 
 
@@ -131,14 +131,14 @@ def _check_dir(folder: Path, year: int, county: str | None, ros: Roster | None, 
     if as_json:
         _dump([{"file": r.path, **r.to_json()} for r in results])
     else:
-        table = Table(title=f"{folder}：{len(results)} 个文件")
+        table = Table(title=f"{safe(folder)}：{len(results)} 个文件")
         for col in ("文件", "单位", "结论", "错误", "提醒", "主要问题"):
             table.add_column(col, overflow="fold")
         for r in results:
             verdict = verdict_markup(r.verdict)
             main = "、".join(dict.fromkeys(f.rule for f in r.errors or r.warnings))
-            table.add_row(escape(str(Path(r.path).relative_to(folder))), escape((r.report.body if r.report else "—") or "—"), verdict,
-                          str(len(r.errors)), str(len(r.warnings)), main)
+            table.add_row(safe(Path(r.path).relative_to(folder)), safe((r.report.body if r.report else "—") or "—"), verdict,
+                          str(len(r.errors)), str(len(r.warnings)), safe(main))
         out.print(table)
         accepted = sum(r.verdict == "accepted" for r in results)
         out.print(f"通过 {accepted} 个，退回 {len(results) - accepted} 个。")
@@ -158,7 +158,7 @@ def rules(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     for col in ("rule", "severity", "needs", "requirement"):
         table.add_column(col, overflow="fold")
     for r in RULES.values():
-        table.add_row(r.id, str(r.severity), r.needs, r.requirement)
+        table.add_row(r.id, str(r.severity), r.needs, safe(r.requirement))
     out.print(table)
 
 
@@ -176,12 +176,12 @@ def examples(
     assert ros is not None
     written = write_examples(ros, outdir, year)
     ex = example_set(ros, year)
-    table = Table(title=f"{len(written)} 份示例报告 → {outdir}")
+    table = Table(title=f"{len(written)} 份示例报告 → {safe(outdir)}")
     for col in ("文件", "单位", "情形"):
         table.add_column(col, overflow="fold")
     for name, p in written.items():
         b = ros.by_code(ex[name].code)
-        table.add_row(p.name, b.name if b else ex[name].spec.body, ex[name].situation)
+        table.add_row(safe(p.name), safe(b.name if b else ex[name].spec.body), safe(ex[name].situation))
     out.print(table)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from nianbao.generate import ReportSpec, write_docx
 from nianbao.model import Finding, Number, Report, empty_table2
+from nianbao.safetext import one_line, sheet_cell
 from nianbao.template import (
     PLACEHOLDER_WORDS,
     T2_DOC_WIDTH,
@@ -156,7 +157,7 @@ def county_spec(county: str, year: int, parts: list[Contribution], tables: dict[
 
 def write_county_docx(county: str, year: int, parts: list[Contribution], path: Path) -> Path:
     tables = sum_tables([p.report for p in parts])
-    return write_docx(county_spec(county, year, parts, tables), path)
+    return write_docx(county_spec(one_line(county), year, parts, tables), path)  # no control characters in XML
 
 
 # ---- the workbook ----------------------------------------------------------------------------
@@ -199,12 +200,26 @@ def figure_columns() -> list[tuple[str, str, Any]]:
     return cols
 
 
+def _as_data(sheet: Any) -> None:
+    """Every cell as the data it is: text cleaned of control characters and stored as text — a
+    body's name or a warning that starts with = + - @ stays that text, never a live formula (this
+    workbook writes no formulas of its own)."""
+    for row in sheet.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str):
+                text = sheet_cell(cell.value)
+                if text != cell.value:
+                    cell.value = text
+                cell.data_type = "s"
+
+
 def write_county_xlsx(county: str, year: int, parts: list[Contribution], path: Path) -> Path:
     from openpyxl import Workbook
     from openpyxl.chart import BarChart, Reference
     from openpyxl.styles import Alignment, Font
 
     tables = sum_tables([p.report for p in parts])
+    county = one_line(county)
     wb = Workbook()
     bold = Font(bold=True)
 
@@ -236,7 +251,8 @@ def write_county_xlsx(county: str, year: int, parts: list[Contribution], path: P
     cols = figure_columns()
     wsb.append(["单位代码", "单位", "版本", "SHA-256", *[c[0] for c in cols]])
     for p in parts:
-        wsb.append([p.code, p.name, p.version, p.sha256, *[get(p.report) for _, _, get in cols]])
+        wsb.append([sheet_cell(p.code), sheet_cell(p.name), p.version, sheet_cell(p.sha256),
+                    *[get(p.report) for _, _, get in cols]])
     wsb.append(["合计", "", "", "", *[get(Report(table2=tables["table2"], table3=tables["table3"],
                                                  table4=tables["table4"])) for _, _, get in cols]])
 
@@ -244,13 +260,13 @@ def write_county_xlsx(county: str, year: int, parts: list[Contribution], path: P
     wsf.append(["单位", "版本", "规则", "提醒（审核通过时保留的问题）"])
     for p in parts:
         for w in p.warnings:
-            wsf.append([p.name, p.version, w.rule, w.message])
+            wsf.append([sheet_cell(p.name), p.version, sheet_cell(w.rule), sheet_cell(w.message)])
 
     wsc = wb.create_sheet("申请办理情况")
     wsc.append(["单位", *[name for name, _ in _OUTCOMES], "结转下年度"])
     for p in parts:
         t3 = p.report.table3
-        wsc.append([p.name, *[_known_sum(t3[k][T3_TOTAL] for k in keys) for _, keys in _OUTCOMES],
+        wsc.append([sheet_cell(p.name), *[_known_sum(t3[k][T3_TOTAL] for k in keys) for _, keys in _OUTCOMES],
                     t3["carried_forward"][T3_TOTAL]])
     chart = BarChart()
     chart.type, chart.grouping, chart.overlap = "bar", "stacked", 100
@@ -264,6 +280,7 @@ def write_county_xlsx(county: str, year: int, parts: list[Contribution], path: P
     wsc.add_chart(chart, "J2")
 
     for sheet in wb.worksheets:
+        _as_data(sheet)
         for cell in sheet[1]:
             cell.font = bold
         sheet.column_dimensions["A"].width = 44

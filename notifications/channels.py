@@ -49,6 +49,8 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import quote, quote_plus, unquote
 
+from nianbao.safetext import clean, md, md_text, one_line
+
 __all__ = [
     "AppriseNotifier",
     "Message",
@@ -86,11 +88,22 @@ ATTACHMENTS_BY_MAIL = "（附件已通过电子邮件发送，请查收邮箱。
 
 
 def channel_body(scheme: str, message: Message) -> str:
-    """The text a channel gets: the body, plus a pointer to the mail when a chat bot cannot carry
-    the message's files."""
+    """The text a channel gets: the body without control characters, plus a pointer to the mail
+    when a chat bot cannot carry the message's files."""
+    body = clean(message.body)
     if scheme.lower() in IM_SCHEMES and message.attachments:
-        return f"{message.body.rstrip()}\n\n{ATTACHMENTS_BY_MAIL}"
-    return message.body
+        return f"{body.rstrip()}\n\n{ATTACHMENTS_BY_MAIL}"
+    return body
+
+
+def formatted(notify_format: str, title: str, body: str) -> tuple[str, str, str]:
+    """(title, body, body_format) for a channel that renders `notify_format`. The notice is plain
+    text: a channel rendering markdown (a bot URL with format=markdown) gets it escaped, so a file
+    named ``![x](http://…)`` or ``<img …>`` shows as written; HTML mail gets it HTML-escaped by
+    apprise (text → html); text channels get it as it is."""
+    if str(getattr(notify_format, "value", notify_format)).lower() == "markdown":
+        return md(title), md_text(body), "markdown"
+    return one_line(title), body, "text"
 
 
 def _scheme(url: str) -> str:
@@ -179,7 +192,7 @@ class AppriseNotifier:
             # register before apprise parses the URL: parsing already logs
             install_log_redaction(url_secrets(url))
             prepared = self.prepare_url(url, message)
-            install_log_redaction([prepared])
+            install_log_redaction(url_secrets(prepared))
 
             import apprise
             from apprise.attachment.memory import AttachMemory
@@ -205,10 +218,12 @@ class AppriseNotifier:
             notifier = apprise.Apprise(asset=asset)
             if not notifier.add(prepared):
                 return f"通知地址无效（{scheme}）"
+            title, body, body_format = formatted(notifier[0].notify_format, message.subject,
+                                                 channel_body(scheme, message))
             sent = notifier.notify(
-                body=channel_body(scheme, message),
-                title=message.subject,
-                body_format=apprise.NotifyFormat.TEXT,
+                body=body,
+                title=title,
+                body_format=apprise.NotifyFormat(body_format),
                 attach=attach,
             )
             # notify() returns None when nothing was sent at all: that is no delivery either
@@ -270,8 +285,14 @@ class SinkNotifier:
 # --- keeping secrets out of logs -----------------------------------------------------------------
 
 MIN_SECRET_LEN = 4  # shorter strings are dropped: masking them would garble ordinary log text
+PART_MIN_LEN = 6  # a path segment, host or query value this long is masked whatever it looks like
 _SECRET_QUERY_NAMES = re.compile(r"(token|secret|key|pass|pwd|sign|auth|credential)", re.IGNORECASE)
+# apprise's own switches and ours: their values are words (text, starttls, 4) that say nothing secret
+_PLAIN_QUERY_NAMES = frozenset({"format", "mode", "cto", "rto", "method", "overflow", "emojis", "verify",
+                                "tz", "store", "retry", "wait", "optional", "+idempotency-key",
+                                ":idempotency_key", "smtp"})  # smtp=: the mail server's host name
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
+_NETWORK_HOST = re.compile(r"localhost|\[[0-9A-Fa-f:.]+\]|[0-9.]+|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 
 
 def _looks_like_token(value: str) -> bool:
@@ -286,37 +307,55 @@ def _looks_like_token(value: str) -> bool:
     )
 
 
+def _unquoted(value: str) -> set[str]:
+    """`value` as given and decoded once and twice (apprise decodes +header values twice)."""
+    once = unquote(value)
+    return {value, once, unquote(once)}
+
+
 def url_secrets(url: str) -> set[str]:
-    """The strings of an apprise URL that must not be logged: the URL itself, the userinfo password
-    (and a token-like user: dingtalk://SECRET@TOKEN), a token-like host (most bots put their token
-    there), token-like path segments and query values, and every value of a query parameter whose
-    name says secret (token=, key=, +Authorization= …)."""
+    """The strings of an apprise URL that must not be logged: everything but its scheme and a network
+    host. The URL itself; the userinfo, its password and user; a host that is no network host (most
+    bots put their token there: dingtalk://TOKEN, wecombot://KEY); every path segment, the fragment,
+    and every query value — each when at least PART_MIN_LEN long, or token-like, whatever it looks
+    like (a key with dashes, a letters-only token); apprise's own switches (format=, mode=, cto= …)
+    and the mail server (smtp=) excepted, and so are addresses and numbers (127.0.0.1, 2525). A query parameter whose name says secret (token=, key=, +Authorization= …) is masked
+    at any length from MIN_SECRET_LEN."""
     found: set[str] = {url}
     if "://" not in url:
         return found
     rest = url.split("://", 1)[1]
+    rest, _, fragment = rest.partition("#")
     query = rest.split("?", 1)[1] if "?" in rest else ""
     rest = rest.split("?", 1)[0]
     netloc, _, path = rest.partition("/")
+    parts: list[str] = [fragment, *path.split("/")]
     if "@" in netloc:
         userinfo, netloc = netloc.rsplit("@", 1)
         user, _, password = userinfo.partition(":")
-        found.add(password)
-        found.add(userinfo)
-        if _looks_like_token(unquote(user)):
-            found.add(user)
+        found.update({password, userinfo})
+        parts.append(user)
     host = netloc.rsplit(":", 1)[0] if netloc.count(":") == 1 else netloc
-    candidates = [host, *path.split("/")]
+    if not _NETWORK_HOST.fullmatch(unquote(host)):
+        parts.append(host)
     for name, value in _query_pairs(query):
-        if _SECRET_QUERY_NAMES.search(name):
+        if _SECRET_QUERY_NAMES.search(name) and name.lower() not in _PLAIN_QUERY_NAMES:
             found.add(value)
-        candidates.append(value)
-    found.update(c for c in candidates if _looks_like_token(unquote(c)))
+        elif name.lower() not in _PLAIN_QUERY_NAMES:
+            parts.append(value)
+    for part in parts:
+        for plain in _unquoted(part):
+            if re.fullmatch(r"localhost|[0-9.]+", plain):
+                continue  # an address or a number: masking it would garble every log line
+            if len(plain) >= PART_MIN_LEN or _looks_like_token(plain):
+                found.add(plain)
+                # "Bearer x…": the words of a value are logged apart too (a header dict, a message)
+                found.update(w for w in plain.split() if len(w) >= PART_MIN_LEN)
     # apprise and requests log these decoded, or re-encoded their own way
     variants = set()
     for secret in found:
-        plain = unquote(secret)
-        variants.update({secret, plain, quote(plain, safe=""), quote_plus(plain), quote(plain)})
+        for plain in _unquoted(secret):
+            variants.update({secret, plain, quote(plain, safe=""), quote_plus(plain), quote(plain)})
     return {s for s in variants if len(s) >= MIN_SECRET_LEN}
 
 

@@ -17,6 +17,7 @@ from nianbao.county_report import Contribution, headline, summary_json, write_co
 from nianbao.model import Finding, Report, Severity
 from nianbao.rules import RULES, Context
 from nianbao.rules.history import History
+from nianbao.safetext import file_component, inside
 from notifications import compose
 from notifications.outbox import enqueue
 from service.env import Env
@@ -49,7 +50,7 @@ def compile_county_report(e: Env, county_code: str, year: int, *, allow_missing:
     with session_scope(e.factory) as s:
         c = repo.county_by_code(s, county_code)
         cy = repo.cycle(s, c, year)
-        accepted = repo.accepted_latest(s, cy)
+        accepted = repo.counted(s, cy)
         active = repo.bodies(s, c, active_only=True)
         missing = [b.name for b in active if b.id not in accepted]
         refusal = next(iter(coverage(e, c.name, year, missing)), None)
@@ -70,10 +71,14 @@ def compile_county_report(e: Env, county_code: str, year: int, *, allow_missing:
                               warnings=tuple(f.to_domain() for f in accepted[b.id].findings
                                              if f.severity == Severity.WARNING))
                  for b in included]
-        rel = Path("summary") / f"{county_code}-{year}"
+        # names made from the roster's data: one safe component each, and the folder checked to be
+        # the data folder's (a county named "../../x" writes nowhere else)
+        rel = Path("summary") / f"{file_component(county_code)}-{year}"
         folder = e.data_dir / rel
+        stem = f"{file_component(c.name)}{year}年政府信息公开工作年度报告"
+        for target in (folder / f"{stem}.docx", folder / f"{stem}（数据）.xlsx", folder / "summary.json"):
+            inside(target, e.data_dir / "summary")
         folder.mkdir(parents=True, exist_ok=True)
-        stem = f"{c.name}{year}年政府信息公开工作年度报告"
         summary = summary_json(c.name, cy.year, parts)
         (folder / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
         write_county_docx(c.name, cy.year, parts, folder / f"{stem}.docx")

@@ -1,6 +1,11 @@
 """Artifacts in the Prefect UI: the cycle's table, a progress bar during intake, a markdown page
 per submission. Keys match ^[a-z0-9-]*$ (body codes, not Chinese names). Outside a Prefect run
-(a task called through .fn() in a test) they are skipped."""
+(a task called through .fn() in a test) they are skipped.
+
+Every value from data (a file's or a body's name, a county's, a finding that quotes the report's
+text) goes into the markdown through nianbao.safetext.md: shown as written, never a link, an image,
+HTML or a table. Descriptions are markdown in the UI too; table cells are text (control characters
+removed)."""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from uuid import UUID
 
 from nianbao.labels import HELD, severity, verdict
 from nianbao.model import Severity
+from nianbao.safetext import md, one_line
 
 if TYPE_CHECKING:
     from db.models import Submission
@@ -32,14 +38,15 @@ def table(artifact_key: str, rows: list[dict[str, Any]], description: str) -> No
     if _in_run():
         from prefect.artifacts import create_table_artifact
 
-        create_table_artifact(rows, key=artifact_key, description=description)
+        cells = [{k: one_line(v) if isinstance(v, str) else v for k, v in row.items()} for row in rows]
+        create_table_artifact(cells, key=artifact_key, description=md(description))
 
 
 def markdown(artifact_key: str, text: str, description: str) -> None:
     if _in_run():
         from prefect.artifacts import create_markdown_artifact
 
-        create_markdown_artifact(text, key=artifact_key, description=description)
+        create_markdown_artifact(text, key=artifact_key, description=md(description))
 
 
 def progress_start(artifact_key: str, description: str) -> UUID | None:
@@ -61,13 +68,13 @@ def submission_markdown(body_name: str | None, sub: Submission) -> str:
     """One list item per finding — place, then what is wrong — so nothing runs off the page."""
     if body_name is None:
         head = f"# 未识别单位的来件 · {HELD}"
-        intro = [f"文件《{sub.original_name}》没有写明（或写错了）报送单位，已暂存，不计入任何单位的报送。"
+        intro = [f"文件《{md(sub.original_name)}》没有写明（或写错了）报送单位，已暂存，不计入任何单位的报送。"
                  "县政务公开办核实后可请该单位按规定方式重新报送。", ""]
     else:
-        head = f"# {body_name} · 第{sub.version}版 · {verdict(sub.verdict)}"
+        head = f"# {md(body_name)} · 第{sub.version}版 · {verdict(sub.verdict)}"
         intro = []
     lines = [head, "", *intro,
-             f"文件：{sub.original_name}（SHA-256 {sub.sha256[:12]}…）；错误 {sub.errors} 处，提醒 {sub.warnings} 处", ""]
+             f"文件：{md(sub.original_name)}（SHA-256 {sub.sha256[:12]}…）；错误 {sub.errors} 处，提醒 {sub.warnings} 处", ""]
     if sub.delta:
         lines += [f"与第{sub.delta['against']}版相比：已修正 {len(sub.delta['fixed'])}，新出现 {len(sub.delta['new'])}，"
                   f"仍存在 {len(sub.delta['remaining'])}", ""]
@@ -75,7 +82,7 @@ def submission_markdown(body_name: str | None, sub: Submission) -> str:
         found = [f for f in sub.findings if f.severity == sev]
         if found:
             lines += [f"## {severity(sev)}（{len(found)}）", ""]
-            lines += [f"{i}. {f.message}（`{f.rule}`）" for i, f in enumerate(found, 1)]
+            lines += [f"{i}. {md(f.message)}（`{one_line(f.rule).replace('`', '')}`）" for i, f in enumerate(found, 1)]
             lines.append("")
     return "\n".join(lines)
 
@@ -83,13 +90,14 @@ def submission_markdown(body_name: str | None, sub: Submission) -> str:
 def compile_markdown(done: Compiled, year: int, reason: str | None, data_dir: Path) -> str:
     t = done.totals
     missing = done.missing
-    lines = [f"# {done.county}{year}年度政府信息公开工作年度报告（全县汇总）", "",
-             f"汇总单位 {len(done.bodies)} 个" + (f"；经批准缺报 {len(missing)} 个（{'、'.join(missing)}），理由：{reason}"
-                                               if missing else "。"),
+    lines = [f"# {md(done.county)}{year}年度政府信息公开工作年度报告（全县汇总）", "",
+             f"汇总单位 {len(done.bodies)} 个" + (f"；经批准缺报 {len(missing)} 个（{'、'.join(map(md, missing))}），"
+                                               f"理由：{md(reason or '')}" if missing else "。"),
              "", "| 指标 | 全县合计 |", "|---|---|",
              f"| 本年新收政府信息公开申请 | {t['new']} |", f"| 上年结转 | {t['carried_over']} |",
              f"| 办理完毕（七）总计 | {t['total']} |", f"| 结转下年度继续办理 | {t['carried_forward']} |",
              f"| 行政复议 | {t['review']} |", f"| 行政诉讼 | {t['litigation']} |", "", "文件：", ""]
-    lines += [f"- [{Path(f).name}]({(data_dir / f).resolve().as_uri()})" for f in done.files]
+    # the link's target is a file: URI (percent-encoded: no ( ) [ ] < > or space left in it)
+    lines += [f"- [{md(Path(f).name)}]({(data_dir / f).resolve().as_uri()})" for f in done.files]
     lines += ["", "第五、六部分及第一部分（三）须由县政务公开办填写后方可公开（其中标有“此处填写”的位置）。"]
     return "\n".join(lines)
