@@ -116,7 +116,6 @@ class Submission(Base):
     __tablename__ = "submission"
     __table_args__ = (
         UniqueConstraint("cycle_id", "body_id", "version"),
-        UniqueConstraint("cycle_id", "body_id", "sha256"),  # the same bytes again: the same submission
         CheckConstraint("verdict in ('accepted', 'rejected')", name="verdict"),
         Index(None, "cycle_id", "sha256"),
     )

@@ -54,11 +54,17 @@ def county_by_code(session: Session, code: str) -> County:
     return found
 
 
-def accepted_latest(session: Session, cy: Cycle) -> dict[int, Submission]:
-    """Each body's latest accepted version in the cycle (what the county report is built from)."""
-    rows = session.scalars(select(Submission).where(Submission.cycle_id == cy.id, Submission.verdict == "accepted",
-                                                    Submission.body_id.is_not(None))
-                           .order_by(Submission.body_id, Submission.version))
+def counted(session: Session, cy: Cycle) -> dict[int, Submission]:
+    """The version that counts for each body whose report counts: its latest version, when that
+    version was accepted. The one rule for status, notices, the office's table, reminders and
+    the county report alike — an earlier accepted version counts again only when the body sends
+    it again, as a new version (README: "Which version counts")."""
+    newest = (select(Submission.body_id, func.max(Submission.version).label("v"))
+              .where(Submission.cycle_id == cy.id, Submission.body_id.is_not(None))
+              .group_by(Submission.body_id).subquery())
+    rows = session.scalars(select(Submission).join(newest, (newest.c.body_id == Submission.body_id)
+                                                   & (newest.c.v == Submission.version))
+                           .where(Submission.cycle_id == cy.id, Submission.verdict == "accepted"))
     return {s.body_id: s for s in rows if s.body_id is not None}
 
 
@@ -204,9 +210,14 @@ def finding_keys(f: FindingRecord) -> list[str]:
 
 
 def by_sha(session: Session, cy: Cycle, body: BodyRecord | None, sha: str) -> Submission | None:
-    q = select(Submission).where(Submission.cycle_id == cy.id, Submission.sha256 == sha)
-    q = q.where(Submission.body_id == body.id) if body else q.where(Submission.body_id.is_(None))
-    return session.scalar(q)
+    """The submission these bytes would duplicate: the body's latest version when it has these
+    bytes (an older version's bytes sent again are a new version: the latest counts), or a held
+    file of the same bytes."""
+    if body is not None:
+        last = latest(session, cy, body)
+        return last if last is not None and last.sha256 == sha else None
+    return session.scalar(select(Submission).where(Submission.cycle_id == cy.id, Submission.sha256 == sha,
+                                                   Submission.body_id.is_(None)).limit(1))
 
 
 def versions(session: Session, cy: Cycle, body: BodyRecord) -> list[Submission]:
@@ -290,11 +301,9 @@ def history_for(session: Session, cy: Cycle, body: BodyRecord | None, received_a
         return h
     prev_cycle = session.scalar(select(Cycle).where(Cycle.county_id == cy.county_id, Cycle.year == cy.year - 1))
     if prev_cycle is not None:
-        accepted = session.scalar(select(Submission).where(
-            Submission.cycle_id == prev_cycle.id, Submission.body_id == body.id, Submission.verdict == "accepted",
-            Submission.report.is_not(None)).order_by(Submission.version.desc()).limit(1))
-        if accepted is not None:
-            h.previous = Report.from_json(accepted.report or {})
+        last_year = latest(session, prev_cycle, body)  # the version that counted last year
+        if last_year is not None and last_year.verdict == "accepted" and last_year.report is not None:
+            h.previous = Report.from_json(last_year.report)
     # the newest report of every other body this cycle
     newest = (select(Submission.body_id, func.max(Submission.version).label("v"))
               .where(Submission.cycle_id == cy.id, Submission.body_id.is_not(None), Submission.body_id != body.id)

@@ -63,13 +63,17 @@ def _once(findings: Iterable[FindingRecord]) -> list[FindingRecord]:
     return list(seen.values())
 
 
-def result(county: County, cycle: Cycle, body: BodyRecord, sub: Submission, templates_dir: Path | None = None) -> Draft:
-    """Accepted (with any warnings) or rejected (every error with its place and how to fix it)."""
+def result(county: County, cycle: Cycle, body: BodyRecord, sub: Submission, templates_dir: Path | None = None,
+           accepted_before: int | None = None) -> Draft:
+    """Accepted (with any warnings) or rejected (every error with its place and how to fix it).
+    `accepted_before`: the body's last accepted earlier version — a rejected one says that the
+    latest version counts, so that one no longer does."""
     errors = _once(f for f in sub.findings if f.severity == Severity.ERROR)
     warnings = _once(f for f in sub.findings if f.severity == Severity.WARNING)
     kind = "accepted" if sub.verdict == "accepted" else "rejected"
     context = {"recipient": body.name, "body": body.name, "version": sub.version, "file": sub.original_name,
-               "received_zh": zh_date(sub.received_at), "errors": errors, "warnings": warnings, "delta": sub.delta}
+               "received_zh": zh_date(sub.received_at), "errors": errors, "warnings": warnings, "delta": sub.delta,
+               "accepted_before": accepted_before}
     rules = list(dict.fromkeys(f.rule for f in (errors if kind == "rejected" else warnings)))
     return _draft(kind, f"{kind}|submission:{sub.id}", county, cycle, body.code, context, templates_dir,
                   body_id=body.id, submission_id=sub.id, rules=rules)
@@ -91,11 +95,13 @@ def overdue(county: County, cycle: Cycle, body: BodyRecord, workdays_late: int, 
 
 
 def digest(county: County, cycle: Cycle, key: str, headline: str, *, received: list[dict] | None = None,
-           unassigned: list[dict] | None = None, missing: list[str] | None = None, rejected: list[str] | None = None,
+           unassigned: list[dict] | None = None, set_aside: list[dict] | None = None, missing: list[str] | None = None,
+           rejected: list[str] | None = None,
            undeliverable: list[str] | None = None, accepted_count: int = 0, total: int = 0, escalation: bool = False,
            days_late: int = 0, rules: list[str] | None = None, templates_dir: Path | None = None) -> Draft:
     context = {"recipient": office_name(county), "headline": headline, "received": received or [],
-               "unassigned": unassigned or [], "missing": missing or [], "rejected": rejected or [],
+               "unassigned": unassigned or [], "set_aside": set_aside or [], "missing": missing or [],
+               "rejected": rejected or [],
                "undeliverable": undeliverable or [], "accepted_count": accepted_count, "total": total,
                "escalation": escalation, "days_late": days_late}
     return _draft("digest", f"digest|cycle:{cycle.id}|{key}", county, cycle, OFFICE, context, templates_dir,

@@ -34,7 +34,7 @@ def deadline_check(e: Env, county_code: str, year: int, today: date) -> Deadline
     with session_scope(e.factory) as s:
         c = repo.county_by_code(s, county_code)
         cy = repo.cycle(s, c, year)
-        accepted = repo.accepted_latest(s, cy)
+        accepted = repo.counted(s, cy)
         active = repo.bodies(s, c, active_only=True)
         waiting = [b for b in active if b.id not in accepted]
         out = DeadlineCheck(cal.is_workday(today), cy.state, not waiting)

@@ -69,7 +69,7 @@ def test_submit_status_and_history(office, tmp_path):
     assert json.loads(again.stdout)["new"] is False
     (wd,) = SEEDS.glob("002_*.txt")
     held = nianbao("submit", str(wd), "--json", data_dir=office)
-    assert held.returncode == 1 and json.loads(held.stdout)["body"] is None
+    assert held.returncode == 3 and json.loads(held.stdout)["body"] is None and json.loads(held.stdout)["state"] == "held"
     changed = tmp_path / "官亭镇v2.txt"
     changed.write_text(gt.read_text(encoding="utf-8").replace("六、其他需要报告的事项\n无",
                                                                "六、其他需要报告的事项\n本年度未收取信息处理费。"),
