@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from cli.output import safe
 from cli.records import CountyOpt, Dir, _fail, open_db, settings_for
 
 out = Console(soft_wrap=True)  # long Chinese lines: the terminal wraps them, rich does not cut them
@@ -99,9 +100,9 @@ def run_open_cycle(
         raise _fail(state.message or "未能开启报送周期")
     run = state.result()
     if run.opened.calendar:
-        out.print(f"[yellow]注意：{run.opened.calendar}[/yellow]")
+        out.print(f"[yellow]注意：{safe(run.opened.calendar)}[/yellow]")
     out.print(f"已开启 {year} 年度报送周期；启动通知 {run.queued} 条，已发 {run.delivery.sent}，失败 {run.delivery.failed}。")
-    out.print(f"收件目录：{run.opened.inbox}（每个单位一个以代码命名的子目录；不知道是谁的报告放在收件目录本身）")
+    out.print(f"收件目录：{safe(run.opened.inbox)}（每个单位一个以代码命名的子目录；不知道是谁的报告放在收件目录本身）")
 
 
 @run_app.command("intake")
@@ -113,8 +114,12 @@ def run_intake(county: CountyOpt = None, year: YearOpt = None, as_of: AsOf = Non
     code, year, _ = resolve(county, year, data_dir)
     r = run_tagged(intake, code, year, as_of=_as_of(as_of))
     if r.skipped:
-        out.print(r.skipped)
-    out.print(f"收件 {len(r.files)} 个文件，新登记 {len(r.new)}；通知已发 {r.delivery.sent}，失败 {r.delivery.failed}。")
+        out.print(safe(r.skipped))
+    held = sum(1 for f in r.new if f.state == "held")
+    out.print(f"收件 {len(r.files)} 个文件，新登记 {len(r.new)}" + (f"（其中暂存待认定 {held}）" if held else "")
+              + f"；通知已发 {r.delivery.sent}，失败 {r.delivery.failed}。")
+    for a in r.aside:  # set aside (quarantined) or left for the next run
+        out.print(safe(f"  《{a.file}》：{a.reason}" + (f"（{a.kept_as}）" if a.kept_as else "")))
 
 
 @run_app.command("deadline")
@@ -152,7 +157,7 @@ def compile_cmd(
     done = state.result()
     out.print(f"已汇总 {len(done.bodies)} 个单位：")
     for f in done.paths(get_settings().data_dir):
-        out.print(f"  {f}")
+        out.print(f"  {safe(f)}")
 
 
 def _need_server() -> str:
@@ -179,10 +184,10 @@ def serve_cmd(county: CountyOpt = None, data_dir: Dir = None) -> None:
     code, _, name = resolve(county, None, data_dir, need_cycle=False)
     s = get_settings()
     every = f"每 {s.schedule_every_s:g} 秒" if s.schedule_every_s else f"收件 {s.intake_cron}，截止检查 {s.deadline_cron}"
-    out.print(f"{name}：运行所有进行中的报送周期（{every}，{s.timezone}；每 {s.serve_sync_s:g} 秒查看新开启或已汇总的周期）。")
-    out.print(f"收件目录：{(s.data_dir / 'inbox').resolve()}/<单位代码>/　界面：{api.removesuffix('/api')}")
+    out.print(f"{safe(name)}：运行所有进行中的报送周期（{every}，{s.timezone}；每 {s.serve_sync_s:g} 秒查看新开启或已汇总的周期）。")
+    out.print(safe(f"收件目录：{(s.data_dir / 'inbox').resolve()}/<单位代码>/　界面：{api.removesuffix('/api')}"))
     try:
-        anyio.run(serve, code, s, out.print)
+        anyio.run(serve, code, s, lambda text: out.print(safe(text)))
     except Conflict as exc:
         raise _fail(str(exc)) from None
     except KeyboardInterrupt:
@@ -212,13 +217,14 @@ def deploy_cmd(
     pool = pool or s.work_pool
     if remove:
         paused = anyio.run(remove_pool, code, pool)
-        out.print(f"已暂停工作池 {pool} 中{name}的部署 {len(paused)} 个。")
+        out.print(safe(f"已暂停工作池 {pool} 中{name}的部署 {len(paused)} 个。"))
         return
     if anyio.run(ensure_pool, pool):
-        out.print(f"已建立工作池 {pool}（process 类型）。")
+        out.print(safe(f"已建立工作池 {pool}（process 类型）。"))
     try:
         report = anyio.run(lambda: sync(code, pool=pool, take_over=take_over, refresh=True, settings=s))
     except Conflict as exc:
         raise _fail(str(exc)) from None
-    out.print(report.text())
-    out.print(f"在每台运行 nianbao 的机器上（相同的 NIANBAO_* 环境，NIANBAO_DATA_DIR 用绝对路径）：prefect worker start --pool {pool}")
+    out.print(safe(report.text()))
+    out.print(safe(f"在每台运行 nianbao 的机器上（相同的 NIANBAO_* 环境，NIANBAO_DATA_DIR 用绝对路径）："
+                   f"prefect worker start --pool {pool}"))

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from cli.output import safe
 from nianbao.labels import HELD, verdict_markup
 
 if TYPE_CHECKING:
@@ -45,6 +45,8 @@ def _sandbox(root: Path, verbose: bool) -> None:
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_LOGGING_LEVEL": "INFO" if verbose else "WARNING",
         "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
+        # the rehearsal writes each file whole and takes it at once; real inboxes wait for quiet
+        "NIANBAO_INBOX_SETTLE_S": "0",
     })
     from nianbao.settings import get_settings
 
@@ -92,7 +94,7 @@ def demo(
     if (root / MARKER).exists():
         shutil.rmtree(root)  # an earlier rehearsal: start again from nothing
     elif root.exists() and any(root.iterdir()):
-        out.print(f"[red]{root} 不是空目录；请换一个目录（演示会在其中建立数据库和文件）。[/red]")
+        out.print(f"[red]{safe(root)} 不是空目录；请换一个目录（演示会在其中建立数据库和文件）。[/red]")
         raise typer.Exit(2)
     root.mkdir(parents=True, exist_ok=True)
     (root / MARKER).write_text("nianbao demo sandbox: `nianbao demo` may delete this folder and start again\n")
@@ -116,7 +118,7 @@ def demo(
         repo.import_roster(s, roster, "demo")
     code = roster.code
     out.print(f"[bold]nianbao 演示[/bold]：{roster.county}{YEAR}年度政府信息公开工作年度报告（截止 {DEADLINE}），"
-              f"{len(roster.bodies)} 个报送单位。沙盒：{root}")
+              f"{len(roster.bodies)} 个报送单位。沙盒：{safe(root)}")
 
     r = run_tagged(open_cycle, code, YEAR, deadline=DEADLINE, as_of=KICKOFF)
     out.print(f"① 开启报送周期，向 {r.queued} 个单位发出启动通知（附空白模板）。")
@@ -148,11 +150,11 @@ def demo(
     except typer.Exit:
         pass
     notices = sorted((root / "notices").glob("*.json"))
-    out.print(f"\n通知 {len(notices)} 条：{root / 'notices'}（每条一个 JSON 文件）")
+    out.print(f"\n通知 {len(notices)} 条：{safe(root / 'notices')}（每条一个 JSON 文件）")
     for f in (compiled.paths(root) if compiled else []):
-        out.print(f"全县汇总：{f}")
-    out.print(f"报告原件（按 SHA-256 保存）：{root / 'files'}；已处理的收件：{inbox / '.done'}")
-    out.print(f"数据库：{root / 'nianbao.db'}；之后可运行 nianbao status --json --dir {escape(str(root))}")
+        out.print(f"全县汇总：{safe(f)}")
+    out.print(f"报告原件（按 SHA-256 保存）：{safe(root / 'files')}；已处理的收件：{safe(inbox / '.done')}")
+    out.print(f"数据库：{safe(root / 'nianbao.db')}；之后可运行 nianbao status --json --dir {safe(root)}")
     out.print(f"用时 {time.monotonic() - started:.0f} 秒。")
 
 
@@ -161,6 +163,6 @@ def _print_results(results: list[Brief]) -> None:
     for col in ("单位", "版本", "结论", "错误", "提醒", "文件"):
         table.add_column(col, overflow="fold")
     for r in results:
-        table.add_row(r.name or f"（未识别，{HELD}）", str(r.version) if r.code else "—", verdict_markup(r.verdict),
-                      str(r.errors), str(r.warnings), escape(r.file))
+        table.add_row(safe(r.name or f"（未识别，{HELD}）"), str(r.version) if r.code else "—", verdict_markup(r.verdict),
+                      str(r.errors), str(r.warnings), safe(r.file))
     out.print(table)

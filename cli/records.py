@@ -12,10 +12,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
-from nianbao.labels import cycle_state, notice, source_label, verdict, verdict_markup
+from cli.output import safe, safe_error
+from nianbao.labels import HELD, cycle_state, notice, source_label, verdict, verdict_markup
 from nianbao.model import Severity
 from nianbao.settings import Settings, get_settings
 from nianbao.workdays import zh_date
@@ -45,7 +45,7 @@ def actor() -> str:
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[red]{message}[/red]")
+    err.print(f"[red]{safe(message)}[/red]")  # messages quote names, files and errors: data
     return typer.Exit(code)
 
 
@@ -131,9 +131,9 @@ def roster_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=Fal
     try:
         roster = load_roster(file, url_problem=url_problem)
     except RosterError as exc:
-        err.print(f"[red]名单未导入（{file}）：[/red]")
+        err.print(f"[red]名单未导入（{safe(file)}）：[/red]")
         for p in exc.problems:
-            err.print(f"  {p}")
+            err.print(f"  {safe_error(p)}")
         raise typer.Exit(2) from None
     except OSError as exc:
         raise _fail(f"无法读取 {file}：{exc.strerror}") from None
@@ -146,7 +146,7 @@ def roster_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=Fal
             counts = repo.import_roster(s, roster, actor())
         except ValueError as exc:
             raise _fail(str(exc)) from None
-    out.print(f"{roster.county}：{counts['bodies']} 个单位（新增 {counts['created']}，更新 {counts['updated']}，"
+    out.print(f"{safe(roster.county)}：{counts['bodies']} 个单位（新增 {counts['created']}，更新 {counts['updated']}，"
               f"停用 {counts['deactivated']}）。")
 
 
@@ -169,12 +169,13 @@ def roster_list(county: CountyOpt = None, as_json: JsonOpt = False, data_dir: Di
     if as_json:
         _dump({"county": c.name, "bodies": rows})
         return
-    table = Table(title=f"{c.name} 报送单位名单")
+    table = Table(title=f"{safe(c.name)} 报送单位名单")
     for col in ("代码", "名称", "类型", "状态", "联系渠道"):
         table.add_column(col, overflow="fold")
     kinds = {"township": "乡镇", "department": "部门", "other": "其他"}
     for r in rows:
-        table.add_row(r["code"], r["name"], kinds[r["kind"]], "在册" if r["active"] else "停用", "、".join(r["contacts"]))
+        table.add_row(safe(r["code"]), safe(r["name"]), kinds[r["kind"]], "在册" if r["active"] else "停用",
+                      safe("、".join(r["contacts"])))
     out.print(table)
 
 
@@ -213,11 +214,11 @@ def cycle_open(
     if opened.refused:
         raise _fail(opened.refused)
     if opened.calendar:
-        out.print(f"[yellow]注意：{opened.calendar}[/yellow]")
+        out.print(f"[yellow]注意：{safe(opened.calendar)}[/yellow]")
     with session_scope(e.factory) as session:
         offsets_kept = repo.cycle(session, c, year).reminder_offsets
-    out.print(f"已开启{c.name}{year}年度报送周期，截止日期 {zh_date(due, weekday=True)}，提前 {offsets_kept} 天提醒"
-              f"（遇休息日提前到之前的工作日）。收件目录：{Path(opened.inbox).resolve()}")
+    out.print(f"已开启{safe(c.name)}{year}年度报送周期，截止日期 {zh_date(due, weekday=True)}，提前 {offsets_kept} 天提醒"
+              f"（遇休息日提前到之前的工作日）。收件目录：{safe(Path(opened.inbox).resolve())}")
 
 
 @cycle_app.command("close")
@@ -237,7 +238,7 @@ def cycle_close(
             repo.close_cycle(session, repo.cycle(session, c, year), actor())
         except repo.NotFound as exc:
             raise _fail(str(exc)) from None
-    out.print(f"已关闭{c.name}{year}年度报送周期：不再收件和提醒（nianbao serve 或工作池会暂停它的定时任务）。")
+    out.print(f"已关闭{safe(c.name)}{year}年度报送周期：不再收件和提醒（nianbao serve 或工作池会暂停它的定时任务）。")
 
 
 # ---- submit, import, status ------------------------------------------------------------------
@@ -252,7 +253,8 @@ def submit(
     as_json: JsonOpt = False,
     data_dir: Dir = None,
 ) -> None:
-    """Store, check and record a report as the body's next version; exit 0 accepted, 1 rejected."""
+    """Store, check and record a report as the body's next version; exit 0 accepted, 1 rejected,
+    2 not recorded (refused, or a usage error), 3 held (the report names no body of the roster)."""
     _submit(file, body, year, county, source, as_json, data_dir, accept=False)
 
 
@@ -283,10 +285,15 @@ def import_previous(
     _submit(file, body, year, county, "import", as_json, data_dir, accept=True)
 
 
+EXIT_HELD = 3  # recorded, but held: the report names no body of the roster (neither 通过 nor 退回)
+
+
 def _submit(file, body, year, county, source, as_json, data_dir, accept: bool) -> None:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from db import repo
     from service.delivery import deliver
-    from service.submission import submit
+    from service.submission import Refused, submit
 
     e = open_env(settings_for(data_dir))
     try:
@@ -295,6 +302,13 @@ def _submit(file, body, year, county, source, as_json, data_dir, accept: bool) -
         o = submit(e, file, county=county, year=year, body_code=body, source=source, actor=actor(), accept=accept)
     except repo.NotFound as exc:
         raise _fail(str(exc)) from None
+    except Refused as exc:
+        raise _fail(exc.message) from None
+    except SQLAlchemyError as exc:  # e.g. the disk under the database is full: nothing was recorded
+        raise _fail(f"数据库写入失败（{type(exc.orig or exc).__name__}），本次未登记，文件也未保留。"
+                    "请联系系统管理员检查数据库和磁盘空间后重新报送。") from None
+    except OSError as exc:
+        raise _fail(f"文件无法读取或保存（{exc.strerror or type(exc).__name__}），本次未登记。") from None
     if o.created and not accept:
         from datetime import UTC, datetime
 
@@ -304,26 +318,32 @@ def _submit(file, body, year, county, source, as_json, data_dir, accept: bool) -
             code = repo.county(s, county).code
         deliver(e, code, o.cycle.year, datetime.now(UTC))  # a channel down: the next flow run retries
     sub = o.submission
-    who = o.body.name if o.body else "（未识别单位，暂存待县政务公开办处理）"
-    data = {"body": o.body.code if o.body else None, "version": sub.version, "new": o.created,
+    state = o.brief().state
+    who = o.body.name if o.body else "（未识别单位）"
+    data = {"body": o.body.code if o.body else None, "version": sub.version, "new": o.created, "state": state,
             "verdict": sub.verdict, "errors": sub.errors, "warnings": sub.warnings, "sha256": sub.sha256,
             "delta": sub.delta,
             "findings": [f.to_domain().to_json() for f in sub.findings]}
     if as_json:
         _dump(data)
     else:
-        if not o.created:
-            out.print(f"{who}：这份文件（相同内容）已在第 {sub.version} 版收到，未重复登记。")
+        if state == "held":
+            out.print(f"{HELD}：报告中找不到名单上的报送单位，文件已暂存，待县政务公开办认定后再审核（尚未通过）。")
+        elif not o.created:
+            out.print(safe(f"{who}：这份文件与第 {sub.version} 版（最新一版）内容相同，未重复登记；"
+                           f"以最新一版为准，结论仍为{verdict(sub.verdict)}。"))
         else:
             label = verdict(sub.verdict)
-            out.print(f"{who}：第 {sub.version} 版，{label}（错误 {sub.errors}，提醒 {sub.warnings}）。")
+            out.print(safe(f"{who}：第 {sub.version} 版，{label}（错误 {sub.errors}，提醒 {sub.warnings}）。"
+                           "以最新报送的一版为准。"))
             if sub.delta:
                 out.print(delta_text(sub.delta))
+        if o.created:
             for f in sub.findings:
                 if f.severity != Severity.INFO:
                     colour = "red" if f.severity == Severity.ERROR else "yellow"
-                    out.print(f"  [{colour}]{f.rule}[/] {escape(f.message)}")
-    raise typer.Exit(0 if sub.verdict == "accepted" else 1)
+                    out.print(f"  [{colour}]{safe(f.rule)}[/] {safe(f.message)}")
+    raise typer.Exit(EXIT_HELD if state == "held" else 0 if sub.verdict == "accepted" else 1)
 
 
 def delta_text(delta: dict) -> str:
@@ -366,12 +386,12 @@ def status(
         return
     cyd = data["cycle"]
     due = date.fromisoformat(cyd["deadline"])
-    table = Table(title=f"{cyd['county']}{cyd['year']}年度 · 截止 {zh_date(due, weekday=True)} · {cycle_state(cyd['state'])}")
+    table = Table(title=f"{safe(cyd['county'])}{cyd['year']}年度 · 截止 {zh_date(due, weekday=True)} · {cycle_state(cyd['state'])}")
     for col in ("代码", "单位", "版本", "结论", "错误", "提醒", "最近通知"):
         table.add_column(col, overflow="fold")
     for r in data["bodies"]:
         n = r["last_notice"]
-        table.add_row(r["code"], r["name"], str(r["versions"]), verdict_markup(r["verdict"]), str(r["errors"]),
+        table.add_row(safe(r["code"]), safe(r["name"]), str(r["versions"]), verdict_markup(r["verdict"]), str(r["errors"]),
                       str(r["warnings"]), notice(n["kind"], n["status"]) if n else "—")
     out.print(table)
     done = sum(1 for r in data["bodies"] if r["verdict"] == "accepted")
@@ -379,7 +399,7 @@ def status(
               f"{sum(1 for r in data['bodies'] if r['verdict'] == 'rejected')}，未报送 "
               f"{sum(1 for r in data['bodies'] if r['verdict'] is None)}。")
     if held:
-        out.print(f"另有 {len(held)} 份无法识别单位的文件暂存：" + escape("、".join(h.original_name for h in held)))
+        out.print(f"另有 {len(held)} 份无法识别单位的文件暂存：" + safe("、".join(h.original_name for h in held)))
 
 
 def _body_history(s, cy, b) -> dict:
@@ -394,16 +414,16 @@ def _body_history(s, cy, b) -> dict:
 
 
 def _print_body_history(data: dict) -> None:
-    out.print(f"{data['name']}（{data['code']}）{data['year']}年度：{len(data['versions'])} 个版本")
+    out.print(f"{safe(data['name'])}（{safe(data['code'])}）{data['year']}年度：{len(data['versions'])} 个版本")
     for v in data["versions"]:
         label = verdict(v["verdict"])
-        out.print(f"\n第 {v['version']} 版 · {v['received_at'][:16]} · {source_label(v['source'])} · {v['file']} · "
+        out.print(f"\n第 {v['version']} 版 · {v['received_at'][:16]} · {safe(source_label(v['source']))} · {safe(v['file'])} · "
                   f"{label}（错误 {v['errors']}，提醒 {v['warnings']}）")
         if v["delta"]:
             out.print("  " + delta_text(v["delta"]))
             for key, label in (("fixed", "已修正"), ("new", "新出现"), ("remaining", "仍存在")):
                 if v["delta"][key]:
-                    out.print(f"  {label}：" + "、".join(k.split("|")[0] for k in v["delta"][key]))
+                    out.print(f"  {label}：" + safe("、".join(k.split("|")[0] for k in v["delta"][key])))
 
 
 def register(app: typer.Typer) -> None:

@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 def make_engine(url: str, **kwargs) -> Engine:
     """An engine; for SQLite one that can take concurrent writers from several processes."""
     u = make_url(url)
+    # an error's text never carries the statement's values (a report's text, names, tokens)
+    kwargs.setdefault("hide_parameters", True)
     if u.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, **kwargs)
     if u.database and u.database != ":memory:":

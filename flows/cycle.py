@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -15,6 +15,9 @@ from notifications.outbox import Delivery
 from service.county_report import Compiled
 from service.cycle import Opened
 from service.deadline import DeadlineCheck
+from service.env import env
+from service.inbox import Aside
+from service.inbox import intake_lock as inbox_lock
 from service.submission import Brief
 from tasks import artifacts
 from tasks.cycle import (
@@ -61,6 +64,7 @@ class IntakeRun:
     digested: int  # submissions the office's digest covers
     delivery: Delivery
     skipped: str | None = None  # why this cycle took nothing from the inbox
+    aside: list[Aside] = field(default_factory=list)  # set aside (quarantined), or left for the next run
 
     @property
     def new(self) -> list[Brief]:
@@ -95,22 +99,33 @@ def open_cycle(county: str, year: int, deadline: date, reminder_offsets: list[in
 @flow(name="intake", flow_run_name="intake-{county}-{year}")
 def intake(county: str, year: int, as_of: datetime | None = None) -> IntakeRun:
     """New files from the inbox: stored, checked, recorded, and the bodies and the office told
-    (the office in one digest per run)."""
+    (the office in one digest per run). One intake at a time on an inbox; an entry that cannot be
+    taken is set aside or left for the next run, and the others are taken all the same."""
     log = get_run_logger()
-    scan = scan_inbox(county, year)
-    if scan.skipped:
-        log.info(scan.skipped)
-    bar = artifacts.progress_start(artifacts.key("intake", county, year), f"收件 {len(scan.files)} 个文件")
-    results = []
-    for i, f in enumerate(scan.files, 1):
-        results.append(process_file(f, county, year, label=f"{f.code or 'unassigned'}-{i}", as_of=as_of))
-        artifacts.progress(bar, 100.0 * i / len(scan.files))
+    results: list[Brief] = []
+    aside: list[Aside] = []
+    with inbox_lock(env()) as got:
+        if not got:
+            return _refuse("另一次收件仍在进行，等待超时；本次未收件（下次定时收件会继续）。")
+        scan = scan_inbox(county, year)
+        if scan.skipped:
+            log.info(scan.skipped)
+        aside += scan.aside
+        bar = artifacts.progress_start(artifacts.key("intake", county, year), f"收件 {len(scan.files)} 个文件")
+        for i, f in enumerate(scan.files, 1):
+            done = process_file(f, county, year, label=f"{f.code or 'unassigned'}-{i}", as_of=as_of)
+            if isinstance(done, Aside):
+                aside.append(done)
+            elif done is not None:
+                results.append(done)
+            artifacts.progress(bar, 100.0 * i / len(scan.files))
     digested = queue_office_digest(county, year)
     sent = deliver(county, year, as_of)
     publish_cycle_table(county, year, as_of)
-    run = IntakeRun(results, digested, sent, scan.skipped)
-    log.info("收件 %d 个文件：新登记 %d，重复 %d；通知已发 %d，失败 %d", len(results), len(run.new),
-             len(results) - len(run.new), sent.sent, sent.failed)
+    run = IntakeRun(results, digested, sent, scan.skipped, aside)
+    waiting = sum(1 for a in aside if a.deferred)
+    log.info("收件 %d 个文件：新登记 %d，重复 %d；隔离 %d，待下次 %d；通知已发 %d，失败 %d", len(results), len(run.new),
+             len(results) - len(run.new), len(aside) - waiting, waiting, sent.sent, sent.failed)
     return run
 
 

@@ -21,12 +21,16 @@ def intake_digest(e: Env, county_code: str, year: int) -> int:
     with session_scope(e.factory) as s:
         c = repo.county_by_code(s, county_code)
         cy = repo.cycle(s, c, year)
-        marks = s.scalars(select(AuditEvent.details).where(AuditEvent.cycle_id == cy.id,
-                                                          AuditEvent.action == "digest.intake"))
+        marks = list(s.scalars(select(AuditEvent.details).where(AuditEvent.cycle_id == cy.id,
+                                                               AuditEvent.action == "digest.intake")))
         since = max((m.get("up_to", 0) for m in marks), default=0)
+        aside_since = max((m.get("aside_up_to", 0) for m in marks), default=0)
         new = list(s.scalars(select(Submission).where(Submission.cycle_id == cy.id, Submission.id > since,
                                                       Submission.source != "import").order_by(Submission.id)))
-        if not new:
+        asides = list(s.scalars(select(AuditEvent).where(AuditEvent.cycle_id == cy.id, AuditEvent.id > aside_since,
+                                                        AuditEvent.action == "inbox.set_aside")
+                                .order_by(AuditEvent.id)))
+        if not new and not asides:
             return 0
         names = {b.id: b.name for b in repo.bodies(s, c)}
         received = [{"name": names[x.body_id], "version": x.version, "verdict": x.verdict,
@@ -35,18 +39,25 @@ def intake_digest(e: Env, county_code: str, year: int) -> int:
         held = [{"file": x.original_name,
                  "reasons": [f.message for f in x.findings if f.rule.startswith("identity.")] or ["报告未写明单位"]}
                 for x in new if x.body_id is None]
-        accepted = repo.accepted_latest(s, cy)
+        accepted = repo.counted(s, cy)
         active = repo.bodies(s, c, active_only=True)
         n_rejected = sum(1 for r in received if r["verdict"] == "rejected")
         headline = (f"收到{len(received)}份报告，通过{len(received) - n_rejected}份，退回{n_rejected}份" if received
                     else "")
         if held:
             headline += ("；另有" if received else "收到") + f"{len(held)}份无法确定报送单位的文件"
-        draft = compose.digest(c, cy, f"intake:up-to:{new[-1].id}", headline, received=received, unassigned=held,
+        if asides:
+            headline += ("；" if headline else "") + f"{len(asides)}个来件已移至隔离区"
+        set_aside = [{"file": a.details.get("file", ""), "reason": a.details.get("reason", ""),
+                      "kept_as": a.details.get("kept_as", "")} for a in asides]
+        up_to = new[-1].id if new else since
+        aside_up_to = asides[-1].id if asides else aside_since
+        draft = compose.digest(c, cy, f"intake:up-to:{up_to}" + (f":aside:{aside_up_to}" if asides else ""), headline,
+                               received=received, unassigned=held, set_aside=set_aside,
                                accepted_count=sum(1 for b in active if b.id in accepted), total=len(active),
                                rules=sorted({f.rule for x in new for f in x.findings if f.severity == Severity.ERROR}),
                                templates_dir=e.settings.templates_dir)
         enqueue(s, draft, sink=e.sink)
         repo.audit(s, f"flow:intake:{county_code}", "digest.intake", "cycle", cy.id, cycle_id=cy.id,
-                   up_to=new[-1].id, submissions=len(new))
+                   up_to=up_to, aside_up_to=aside_up_to, submissions=len(new))
         return len(new)

@@ -12,13 +12,24 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from db import repo
-from db.files import store_file
+from db.files import StoredFile, StoreError, discard, store_file
 from db.models import BodyRecord, County, Cycle, Submission
 from db.session import session_scope
 from nianbao.check import Result, check_file
+from nianbao.labels import cycle_state
 from notifications import compose
 from notifications.outbox import enqueue
 from service.env import Env
+
+
+class Refused(Exception):
+    """Not recorded, and why (Chinese, for the sender): a cycle that takes no more reports, a
+    body no longer on the roster, a file that could not be stored."""
+
+    def __init__(self, message: str, transient: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.transient = transient  # the same file may be taken later (a full disk, a file still written)
 
 
 @dataclass(frozen=True)
@@ -34,6 +45,11 @@ class Brief:
     warnings: int
     created: bool  # False: the same bytes were already recorded for this body and cycle
     submission_id: int
+
+    @property
+    def state(self) -> str:
+        """"held" (暂存待认定: the report names no body of the roster), else the verdict."""
+        return "held" if self.code is None else self.verdict
 
 
 @dataclass
@@ -64,7 +80,9 @@ def answer(session: Session, sub: Submission, e: Env) -> None:
     cycle = session.get_one(Cycle, sub.cycle_id)
     county = session.get_one(County, cycle.county_id)
     body = session.get_one(BodyRecord, sub.body_id)
-    enqueue(session, compose.result(county, cycle, body, sub, e.settings.templates_dir), sink=e.sink)
+    before = [v.version for v in repo.versions(session, cycle, body) if v.version < sub.version and v.verdict == "accepted"]
+    enqueue(session, compose.result(county, cycle, body, sub, e.settings.templates_dir,
+                                    accepted_before=before[-1] if before else None), sink=e.sink)
 
 
 def submit(e: Env, path: Path, *, county: str | None = None, year: int | None = None, body_code: str | None = None,
@@ -74,7 +92,38 @@ def submit(e: Env, path: Path, *, county: str | None = None, year: int | None = 
     says (importing a report that was accepted in an earlier year; nobody is told); the findings
     are kept all the same. Without `body_code` the report says whose it is, else it is held."""
     received_at = received_at or datetime.now(UTC)
-    stored = store_file(e.data_dir, Path(path), original_name)
+    with session_scope(e.factory) as s:  # refused before anything is stored
+        c = repo.county(s, county)
+        cy = repo.cycle(s, c, year)
+        _takes_reports(cy, accept)
+        if body_code and not accept:  # an import brings last year's report of a body since removed, too
+            _active(repo.body_by_code(s, c, body_code), cy)
+    try:
+        stored = store_file(e.data_dir, Path(path), original_name, keep_max=e.settings.limits().max_bytes)
+    except StoreError as exc:
+        raise Refused(exc.message, exc.transient) from exc
+    try:
+        return _record(e, path, stored, county=c.name, year=cy.year, body_code=body_code, source=source, actor=actor,
+                       received_at=received_at, accept=accept, notify=notify)
+    except BaseException:
+        discard(e.data_dir, stored)  # nothing refers to a copy whose record failed
+        raise
+
+
+def _takes_reports(cy: Cycle, accept: bool) -> None:
+    if cy.state != "open" and not accept:
+        raise Refused(f"{cy.year}年度报送周期{cycle_state(cy.state)}，不再接收报告，本次未登记。"
+                      "如需更正，请与县政务公开办联系。")
+
+
+def _active(body: BodyRecord, cy: Cycle) -> None:
+    if not body.active:
+        raise Refused(f"“{body.name}”已从单位名单中停用，不再报送{cy.year}年度报告，本次未登记。"
+                      "如单位名称或隶属关系有变化，请与县政务公开办联系更新名单。")
+
+
+def _record(e: Env, path: Path, stored: StoredFile, *, county: str, year: int, body_code: str | None, source: str,
+            actor: str, received_at: datetime, accept: bool, notify: bool) -> Submitted:
     with session_scope(e.factory) as s:
         c = repo.county(s, county)
         cy = repo.cycle(s, c, year)
@@ -86,15 +135,19 @@ def submit(e: Env, path: Path, *, county: str | None = None, year: int | None = 
                 dup.findings  # noqa: B018 - loaded while the session is open, for the caller
                 return Submitted(dup, False, None, cy, body)
         history = repo.history_for(s, cy, body, received_at)
-    file = stored.path(e.data_dir)
+    # a file over the size limit is not kept: its own path is checked (the size check refuses it)
+    file = stored.path(e.data_dir) if stored.kept else Path(path)
     domain_body = roster.by_code(body.code) if body else None
     result = check_file(file, year=cy.year, county=c.name, roster=roster, body=domain_body, settings=e.settings,
                         history=history)
     if body is None and result.report is not None:
         found = roster.find(result.report.body)  # no body named by the sender: the report says whose it is
         if found is not None:
-            return submit(e, file, county=c.name, year=cy.year, body_code=found.code, source=source, actor=actor,
-                          received_at=received_at, accept=accept, original_name=stored.original_name, notify=notify)
+            if not accept:
+                with session_scope(e.factory) as s:
+                    _active(repo.body_by_code(s, c, found.code), cy)
+            return _record(e, path, stored, county=c.name, year=cy.year, body_code=found.code, source=source,
+                           actor=actor, received_at=received_at, accept=accept, notify=notify)
     with session_scope(e.factory) as s:
         sub, created = repo.record_submission(s, cy.id, body.id if body else None, stored, result, source,
                                               received_at, actor, verdict="accepted" if accept else None)

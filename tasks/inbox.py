@@ -10,7 +10,7 @@ from prefect import task
 from service import inbox
 from service.digest import intake_digest
 from service.env import env, now_or
-from service.inbox import InboxFile, InboxScan
+from service.inbox import Aside, InboxFile, InboxScan
 from service.submission import Brief
 from tasks import artifacts
 
@@ -22,9 +22,12 @@ def scan_inbox(county_code: str, year: int) -> InboxScan:
 
 @task(name="check-file", task_run_name="check-{label}")
 def process_file(item: InboxFile, county_code: str, year: int, label: str = "file",
-                 as_of: datetime | str | None = None) -> Brief:
-    """One inbox file taken; a new submission gets its findings page in the UI."""
+                 as_of: datetime | str | None = None) -> Brief | Aside | None:
+    """One inbox file taken; a new submission gets its findings page in the UI. An entry set aside
+    or left for later comes back as an Aside; None: it was gone."""
     done = inbox.take(env(), item, county_code, year, now_or(as_of))
+    if done is None or isinstance(done, Aside):
+        return done
     if done.created:
         sub = done.submission
         who = done.body.code if done.body else "unassigned"

@@ -17,6 +17,9 @@ SEEDS = SHARED / "seeds"
 SAMPLES = SHARED / "samples"
 ROSTER = ROOT / "examples" / "julu-roster.yaml"
 
+# tests drop whole files and take them at once; tests/test_hostile_intake.py sets the quiet time
+os.environ.setdefault("NIANBAO_INBOX_SETTLE_S", "0")
+
 needs_shared = pytest.mark.skipif(not SEEDS.is_dir(), reason="../shared (seeds and samples) is not beside the clone")
 
 
