@@ -56,7 +56,9 @@ def _run_measured(args: list[str], env: dict[str, str]) -> tuple[subprocess.Comp
             f"sys.argv = ['nianbao', *{args!r}]\n"
             "try:\n    runpy.run_module('cli', run_name='__main__')\n"
             "except SystemExit as e:\n    status = e.code\nelse:\n    status = 0\n"
-            "sys.stderr.write('\\nMAXRSS_KB=%d\\n' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+            # VmHWM, not ru_maxrss: Linux keeps the forking process's peak (pytest's) across exec in ru_maxrss
+            "hwm = next(ln for ln in open('/proc/self/status') if ln.startswith('VmHWM:'))\n"
+            "sys.stderr.write('\\nMAXRSS_KB=%d\\n' % int(hwm.split()[1]))\n"
             "sys.exit(status)\n")
 
     def cap() -> None:
