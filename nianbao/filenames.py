@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 import unicodedata
 
+from nianbao.safetext import file_component
+
 NAME_MAX_BYTES = 200  # of a name we write: file systems take 255; a counter and a stamp are added
 
 
@@ -27,13 +29,12 @@ def display_name(name: str) -> str:
 
 
 def fitted(name: str, limit: int = NAME_MAX_BYTES) -> str:
-    """`name` cut to `limit` bytes of UTF-8 (the extension kept) and made a plain file name."""
-    name = name.replace("/", "_").replace("\\", "_").lstrip(".") or "file"
-    if len(name.encode()) <= limit:
-        return name
-    stem, dot, ext = name.rpartition(".")
-    if not dot or len(ext.encode()) > 16:
-        stem, ext = name, ""
-    room = limit - len(ext.encode()) - (1 if ext else 0)
-    cut = stem.encode()[:room].decode("utf-8", errors="ignore")
-    return f"{cut}.{ext}" if ext else cut
+    """`name` as a safe file name (`safetext.file_component`: no separator, control character or
+    hidden name), cut to `limit` bytes of UTF-8 with its extension kept."""
+    safe = file_component(name, limit=1 << 16)
+    if len(safe.encode()) <= limit:
+        return safe
+    stem, dot, ext = safe.rpartition(".")
+    if not dot or not stem or len(ext.encode()) > 16:
+        return file_component(safe, limit)
+    return f"{file_component(stem, limit - len(ext.encode()) - 1)}.{ext}"

@@ -126,7 +126,7 @@ def scan(e: Env, county_code: str, year: int) -> InboxScan:
     found: list[InboxFile] = []
     aside: list[Aside] = []
     now = time.time()
-    for path, st in _entries(root, aside):
+    for path, st in _entries(root):
         rel = Path(path).relative_to(root)
         name = display_name(rel.name)
         if not stat.S_ISREG(st.st_mode):
@@ -141,7 +141,7 @@ def scan(e: Env, county_code: str, year: int) -> InboxScan:
     return InboxScan(found, aside=aside)
 
 
-def _entries(root: Path, aside: list[Aside], depth: int = 0) -> Iterator[tuple[str, os.stat_result]]:
+def _entries(root: Path, depth: int = 0) -> Iterator[tuple[str, os.stat_result]]:
     """(path, lstat) of every entry below `root` but folders, links never followed; hidden
     entries (.done, .quarantine, Office's ~$ lock files) left alone. A folder that cannot be
     listed is passed over (said in the log), not the end of the scan."""
@@ -160,7 +160,7 @@ def _entries(root: Path, aside: list[Aside], depth: int = 0) -> Iterator[tuple[s
             continue  # gone meanwhile
         if stat.S_ISDIR(st.st_mode):
             if depth < MAX_DEPTH:
-                yield from _entries(Path(entry.path), aside, depth + 1)
+                yield from _entries(Path(entry.path), depth + 1)
             continue
         yield entry.path, st
 
