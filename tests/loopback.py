@@ -90,9 +90,11 @@ class HttpReceiver:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
-                self.wfile.write(payload)
+                if self.command != "HEAD":
+                    self.wfile.write(payload)
 
-            do_POST = do_PUT = do_PATCH = do_GET = do_DELETE = _record
+            # every method a sender or a converter fetching a link might use
+            do_POST = do_PUT = do_PATCH = do_GET = do_DELETE = do_HEAD = do_OPTIONS = do_PROPFIND = _record
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's signature
                 pass  # quiet: stderr noise in test output

@@ -14,7 +14,6 @@ import subprocess
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import docx
@@ -38,43 +37,18 @@ NS = ('xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" '
 RT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
 
 
-class Recorder:
-    """An HTTP server on 127.0.0.1 that answers 404 and keeps every path asked for."""
-
-    def __init__(self) -> None:
-        self.hits: list[str] = []
-        hits = self.hits
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                hits.append(self.path)
-                self.send_response(404)
-                self.end_headers()
-
-            do_HEAD = do_POST = do_PROPFIND = do_OPTIONS = do_GET  # noqa: N815
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def settle(self) -> list[str]:
-        time.sleep(0.3)  # a request still in flight when soffice exited
-        return list(self.hits)
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
-def server():
-    s = Recorder()
-    yield s
-    s.close()
+def server(http_receiver):
+    """The suite's loopback HTTP server (tests/loopback.py), answering 404: it records every
+    request a converter makes."""
+    http_receiver.status = 404
+    return http_receiver
+
+
+def asked(server) -> list[str]:
+    """The paths requested so far."""
+    time.sleep(0.3)  # a request still in flight when soffice exited
+    return [r.path for r in server.requests]
 
 
 def hostile_docx(path: Path, base: str) -> ReportSpec:
@@ -126,7 +100,7 @@ def _read_whole(result, spec: ReportSpec) -> None:
 @pytest.fixture
 def wps(tmp_path, server):
     src = tmp_path / "hostile.docx"
-    spec = hostile_docx(src, server.base)
+    spec = hostile_docx(src, server.url(''))
     path = tmp_path / "报告.wps"  # a .docx renamed: the .wps reader takes zip contents too
     shutil.copy(src, path)
     return path, spec
@@ -135,7 +109,7 @@ def wps(tmp_path, server):
 def test_a_linked_image_in_a_wps_is_not_fetched(server, wps):
     path, spec = wps
     result = check_file(path, year=spec.year, county=spec.county)
-    assert server.settle() == []
+    assert asked(server) == []
     _read_whole(result, spec)
 
 
@@ -146,7 +120,7 @@ def test_a_linked_image_in_a_real_doc_is_not_fetched(server, wps, tmp_path):
     (doc,) = lo.convert([path.with_name("hostile.docx")], "doc:MS Word 97", tmp_path / "doc")
     assert doc.read_bytes().startswith(b"\xd0\xcf\x11\xe0")
     result = check_file(doc, year=spec.year, county=spec.county)
-    assert server.settle() == []
+    assert asked(server) == []
     _read_whole(result, spec)
 
 
@@ -154,7 +128,7 @@ def test_the_cli_does_not_fetch_either(server, wps):
     path, spec = wps
     run = subprocess.run([sys.executable, "-m", "cli", "check", str(path), "--year", str(spec.year),
                           "--county", spec.county, "--json"], capture_output=True, text=True, cwd=ROOT, timeout=120)
-    assert server.settle() == []
+    assert asked(server) == []
     assert run.returncode in (0, 1), run.stderr
     assert spec.body in run.stdout and "file.unreadable" not in run.stdout
 
@@ -162,9 +136,9 @@ def test_the_cli_does_not_fetch_either(server, wps):
 def test_a_pdf_made_from_a_hostile_docx_does_not_fetch(server, tmp_path):
     """The county report's .docx → .pdf goes through the same converter."""
     src = tmp_path / "hostile.docx"
-    hostile_docx(src, server.base)
+    hostile_docx(src, server.url(''))
     (pdf,) = lo.convert([src], "pdf", tmp_path / "pdf")
-    assert server.settle() == []
+    assert asked(server) == []
     assert pdf.read_bytes().startswith(b"%PDF")
 
 
@@ -177,14 +151,14 @@ def test_the_converter_runs_in_a_namespace_without_network(server):
     assert cmd[:len(prefix)] == prefix and cmd[len(prefix)] == "soffice"
     assert "-env:UserInstallation=file:///tmp/p" in cmd
     connect = ("import socket, sys\n"
-               f"try:\n socket.create_connection(('127.0.0.1', {server.server.server_address[1]}), timeout=3)"
+               f"try:\n socket.create_connection(('127.0.0.1', {server.port}), timeout=3)"
                ".sendall(b'GET /from-inside HTTP/1.0\\r\\n\\r\\n')\n"
                "except OSError as e:\n print(type(e).__name__); sys.exit(3)\n")
     inside = subprocess.run([*prefix, sys.executable, "-c", connect], capture_output=True, text=True, timeout=30)
     assert inside.returncode == 3, inside  # OSError: the loopback inside is down, the server is outside
     outside = subprocess.run([sys.executable, "-c", connect], capture_output=True, text=True, timeout=30)
     assert outside.returncode == 0, outside  # the same probe does reach the server from here
-    assert server.settle() == ["/from-inside"]
+    assert asked(server) == ["/from-inside"]
 
 
 def test_the_profile_blocks_links_and_macros(tmp_path):
@@ -220,7 +194,7 @@ def test_each_layer_alone_stops_the_fetch_and_without_both_it_happens(server, wp
         monkeypatch.setattr(lo, "write_profile", lambda profile: None)
     result = check_file(path, year=spec.year, county=spec.county, settings=Settings(isolate_reads=False))
     _read_whole(result, spec)
-    hits = server.settle()
+    hits = asked(server)
     if off == "both":
         assert "/blip.png" in hits
     else:
