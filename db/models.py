@@ -137,6 +137,9 @@ class Submission(Base):
     warnings: Mapped[int] = mapped_column(Integer, default=0)
     # against the version before: {"fixed": [...], "new": [...], "remaining": [...]} of finding keys
     delta: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    # what it came in as, when the same arrival may be handled twice (a mail part re-read after a
+    # crash: "mail:<mail_message.id>:<part>"): one submission per origin, whatever the re-runs
+    origin: Mapped[str | None] = mapped_column(String(120), default=None, unique=True)
 
     cycle: Mapped[Cycle] = relationship()
     body: Mapped[BodyRecord | None] = relationship()
@@ -200,6 +203,9 @@ class Notice(Base):
     body: Mapped[str] = mapped_column(Text)
     rules: Mapped[list[Any]] = mapped_column(default=list)
     attachments: Mapped[list[Any]] = mapped_column(default=list)  # paths under NIANBAO_DATA_DIR
+    # a reply to a mail (channel "mail-reply"): {"to": [...], "cc": [...], "in_reply_to": "<…>",
+    # "references": "<…> <…>"}; addresses, never a password (the SMTP URL is a setting)
+    reply: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     # which of the recipient's URLs (the URL itself stays on the roster): its SHA-256
     url_hash: Mapped[str | None] = mapped_column(String(64), default=None)
     status: Mapped[str] = mapped_column(String(8), default="queued")
@@ -225,3 +231,48 @@ class AuditEvent(Base):
     cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycle.id", ondelete="SET NULL"))
     body_id: Mapped[int | None] = mapped_column(ForeignKey("body.id", ondelete="SET NULL"))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class AccessToken(Base):
+    """A secret link to one body's upload page (body_id set) or to the county office's page (NULL)
+    for one cycle. Only the token's SHA-256 is stored; the token itself is an HMAC of the
+    installation's web secret, the cycle, the body and `serial`, so `nianbao link` can print it
+    again without keeping it. Revoking sets revoked_at; the next link has serial + 1."""
+
+    __tablename__ = "access_token"
+    __table_args__ = (UniqueConstraint("cycle_id", "body_id", "serial"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycle.id", ondelete="CASCADE"))
+    body_id: Mapped[int | None] = mapped_column(ForeignKey("body.id", ondelete="CASCADE"))
+    serial: Mapped[int] = mapped_column(Integer, default=1)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_by: Mapped[str] = mapped_column(String(120), default="")
+
+
+class MailMessage(Base):
+    """One message of the county's mailbox, as intake took it: so that a re-run, a crash mid-way
+    or two intakes at once take nothing twice. Keyed by the mailbox and the message (its
+    Message-ID, or the SHA-256 of its bytes when it has none); the IMAP UID is kept to flag it."""
+
+    __tablename__ = "mail_message"
+    __table_args__ = (UniqueConstraint("mailbox", "message_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(64))  # SHA-256 of host|user|folder, never the password
+    message_key: Mapped[str] = mapped_column(String(64))  # SHA-256 of the Message-ID (or of the bytes)
+    uidvalidity: Mapped[int | None] = mapped_column(Integer, default=None)
+    uid: Mapped[int | None] = mapped_column(Integer, default=None)
+    message_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    sender: Mapped[str] = mapped_column(String(255), default="")
+    subject: Mapped[str] = mapped_column(String(255), default="")
+    cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycle.id", ondelete="SET NULL"))
+    body_id: Mapped[int | None] = mapped_column(ForeignKey("body.id", ondelete="SET NULL"))
+    state: Mapped[str] = mapped_column(String(12), default="taking")  # taking · done
+    taken_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(default=None)
+    outcome: Mapped[dict[str, Any]] = mapped_column(default=dict)  # submission ids, what was replied, why

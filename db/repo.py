@@ -225,6 +225,13 @@ def versions(session: Session, cy: Cycle, body: BodyRecord) -> list[Submission]:
                                 .order_by(Submission.version)))
 
 
+def by_origin(session: Session, origin: str | None) -> Submission | None:
+    """The submission recorded for this arrival (a mail's part), if it was recorded already."""
+    if origin is None:
+        return None
+    return session.scalar(select(Submission).where(Submission.origin == origin))
+
+
 def latest(session: Session, cy: Cycle, body: BodyRecord) -> Submission | None:
     return session.scalar(select(Submission).where(Submission.cycle_id == cy.id, Submission.body_id == body.id)
                           .order_by(Submission.version.desc()).limit(1))
@@ -232,7 +239,7 @@ def latest(session: Session, cy: Cycle, body: BodyRecord) -> Submission | None:
 
 def record_submission(session: Session, cycle_id: int, body_id: int | None, stored: StoredFile, result,
                       source: str, received_at: datetime, actor: str,
-                      verdict: str | None = None) -> tuple[Submission, bool]:
+                      verdict: str | None = None, origin: str | None = None) -> tuple[Submission, bool]:
     """Record one checked file as the next version of the body's report (or as unassigned).
 
     The body's row is locked first — before anything is read in this transaction — so two
@@ -244,7 +251,7 @@ def record_submission(session: Session, cycle_id: int, body_id: int | None, stor
         lock_row(session, Cycle, cycle_id, "state")  # unassigned files queue on the cycle
     cy = session.get_one(Cycle, cycle_id)
     body = session.get_one(BodyRecord, body_id) if body_id is not None else None
-    existing = by_sha(session, cy, body, stored.sha256)
+    existing = by_origin(session, origin) or by_sha(session, cy, body, stored.sha256)
     if existing is not None:
         return existing, False
     findings = [_finding_row(f) for f in result.findings]
@@ -263,7 +270,7 @@ def record_submission(session: Session, cycle_id: int, body_id: int | None, stor
                      original_name=stored.original_name[:255], sha256=stored.sha256, size=stored.size,
                      stored_path=stored.relpath, received_at=received_at, verdict=verdict or result.verdict,
                      report=result.report.to_json() if result.report else None, errors=errors, warnings=warnings,
-                     delta=delta, findings=findings)
+                     delta=delta, findings=findings, origin=origin)
     session.add(sub)
     session.flush()
     audit(session, actor, "submission.record" if body else "submission.unassigned", "submission", sub.id,

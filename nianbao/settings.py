@@ -73,6 +73,32 @@ class Settings(BaseSettings):
     serve_sync_s: float = Field(60, gt=0, description="How often `nianbao serve` looks for cycles opened or closed.")
     work_pool: str = Field("nianbao", description="The Prefect work pool of `nianbao deploy` and the workers.")
 
+    # the upload page (`nianbao web`) and the links the notices carry
+    public_url: str = Field("http://127.0.0.1:8080",
+                            description="The upload page's address as clerks reach it (behind the county's HTTPS proxy: https://…).")
+    web_host: str = Field("127.0.0.1", description="Where `nianbao web` listens (a reverse proxy in front of it).")
+    web_port: int = Field(8080, ge=1, le=65535, description="…and on which port.")
+    web_secret: SecretStr | None = Field(
+        None, description="Key of the upload links and forms; default a random key kept in data_dir/web-secret (mode 600).")
+    web_bad_token_delay_s: float = Field(
+        1.0, ge=0, le=60, description="A wrong token is answered this much later, doubling per address (to 30 s).")
+    prefect_ui_url: str | None = Field(None, description="The Prefect UI as the office reaches it, for links to the runs.")
+
+    # the county's mailbox: reports sent there are taken by intake, and answered from it
+    imap_host: str | None = Field(None, description="The mailbox's IMAP server (imap.163.com, imap.qq.com …); unset: no mail intake.")
+    imap_port: int = Field(993, ge=1, le=65535, description="IMAP port: 993 with TLS, 143 with STARTTLS or none.")
+    imap_tls: str = Field("ssl", pattern="^(ssl|starttls|none)$", description="ssl (implicit TLS), starttls, or none (tests only).")
+    imap_user: str | None = Field(None, description="The mailbox's login, usually its address.")
+    imap_password: SecretStr | None = Field(None, description="Its password or the provider's 授权码 (a secret: never logged).")
+    imap_folder: str = Field("INBOX", description="The folder reports arrive in.")
+    imap_done_folder: str | None = Field(None, description="Move each taken message there (else it is only flagged).")
+    imap_timeout_s: float = Field(30, gt=0, le=600, description="Connect and read timeout of the IMAP server.")
+    imap_max_messages: int = Field(200, ge=1, description="Messages taken in one intake (the rest wait for the next).")
+    smtp_url: SecretStr | None = Field(
+        None, description="How replies go out from the county's mailbox: smtps://USER:PASSWORD@smtp.163.com:465 or "
+                          "smtp://…:587 (STARTTLS); smtp+plain://host:port for tests. A secret.")
+    mail_from: str | None = Field(None, description="The From of replies (the county's mailbox address).")
+
     fee_warn_township_10k: float = Field(500, ge=0, description="table2.fee_scale: 万元 above which a township's fee looks like 元.")
     fee_warn_county_10k: float = Field(50_000, ge=0, description="…for a county government or department.")
     fee_warn_other_10k: float = Field(1_000_000, ge=0, description="…for anything else (a city).")

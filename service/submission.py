@@ -87,15 +87,21 @@ def answer(session: Session, sub: Submission, e: Env) -> None:
 
 def submit(e: Env, path: Path, *, county: str | None = None, year: int | None = None, body_code: str | None = None,
            source: str = "cli", actor: str = "cli", received_at: datetime | None = None, accept: bool = False,
-           original_name: str | None = None, notify: bool = True) -> Submitted:
+           original_name: str | None = None, notify: bool = True, origin: str | None = None) -> Submitted:
     """Store, check, record, answer. `accept` records the verdict as accepted whatever the check
     says (importing a report that was accepted in an earlier year; nobody is told); the findings
-    are kept all the same. Without `body_code` the report says whose it is, else it is held."""
+    are kept all the same. Without `body_code` the report says whose it is, else it is held.
+    `origin` names the arrival (a mail's part) when it may be handled twice: a second call with the
+    same origin returns what the first recorded (created False), whatever the bytes say."""
     received_at = received_at or datetime.now(UTC)
     with session_scope(e.factory) as s:  # refused before anything is stored
         c = repo.county(s, county)
         cy = repo.cycle(s, c, year)
         _takes_reports(cy, accept)
+        done = repo.by_origin(s, origin)
+        if done is not None:
+            done.findings  # noqa: B018 - loaded while the session is open, for the caller
+            return Submitted(done, False, None, done.cycle, done.body)
         if body_code and not accept:  # an import brings last year's report of a body since removed, too
             _active(repo.body_by_code(s, c, body_code), cy)
     try:
@@ -104,7 +110,7 @@ def submit(e: Env, path: Path, *, county: str | None = None, year: int | None = 
         raise Refused(exc.message, exc.transient) from exc
     try:
         return _record(e, path, stored, county=c.name, year=cy.year, body_code=body_code, source=source, actor=actor,
-                       received_at=received_at, accept=accept, notify=notify)
+                       received_at=received_at, accept=accept, notify=notify, origin=origin)
     except BaseException:
         discard(e.data_dir, stored)  # nothing refers to a copy whose record failed
         raise
@@ -123,7 +129,7 @@ def _active(body: BodyRecord, cy: Cycle) -> None:
 
 
 def _record(e: Env, path: Path, stored: StoredFile, *, county: str, year: int, body_code: str | None, source: str,
-            actor: str, received_at: datetime, accept: bool, notify: bool) -> Submitted:
+            actor: str, received_at: datetime, accept: bool, notify: bool, origin: str | None = None) -> Submitted:
     with session_scope(e.factory) as s:
         c = repo.county(s, county)
         cy = repo.cycle(s, c, year)
@@ -147,10 +153,11 @@ def _record(e: Env, path: Path, stored: StoredFile, *, county: str, year: int, b
                 with session_scope(e.factory) as s:
                     _active(repo.body_by_code(s, c, found.code), cy)
             return _record(e, path, stored, county=c.name, year=cy.year, body_code=found.code, source=source,
-                           actor=actor, received_at=received_at, accept=accept, notify=notify)
+                           actor=actor, received_at=received_at, accept=accept, notify=notify, origin=origin)
     with session_scope(e.factory) as s:
         sub, created = repo.record_submission(s, cy.id, body.id if body else None, stored, result, source,
-                                              received_at, actor, verdict="accepted" if accept else None)
+                                              received_at, actor, verdict="accepted" if accept else None,
+                                              origin=origin)
         if created and accept and result.verdict != "accepted":
             repo.audit(s, actor, "submission.accepted_on_import", "submission", sub.id, cycle_id=cy.id,
                        body_id=sub.body_id, checked_verdict=result.verdict)
