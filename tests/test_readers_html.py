@@ -288,12 +288,15 @@ def test_a_huge_table_is_read_in_linear_time(tmp_path):
     for rows in (2_000, 8_000):
         p = tmp_path / f"t{rows}.html"
         p.write_bytes(_table_page(rows))
-        start = time.perf_counter()
-        doc = read(p)
-        timings.append(time.perf_counter() - start)
+        best = float("inf")
+        for _ in range(3):  # the best of three: a loaded CI machine stalls single runs by seconds
+            start = time.perf_counter()
+            doc = read(p)
+            best = min(best, time.perf_counter() - start)
+        timings.append(best)
         (table,) = doc.tables
         assert len(table.rows) == rows and all(len(r) == 10 for r in table.rows)
-    assert timings[1] < 8 * timings[0] + 0.5, timings  # 4× the rows: ~4× the time, not 16×
+    assert timings[1] < 10 * timings[0] + 0.5, timings  # 4× the rows: ~4× the time, not 16×
     result = check_file(tmp_path / "t8000.html", year=2024)
     assert result.verdict == "rejected" and all(not f.rule.startswith("file.") for f in result.findings)
 
