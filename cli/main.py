@@ -189,10 +189,12 @@ def examples(
 
 from cli.cycle_flows import compile_cmd, deploy_cmd, run_app, serve_cmd  # noqa: E402 - the outer layers' commands, after the domain ones
 from cli.demo import demo  # noqa: E402
+from cli.mail import mail_app  # noqa: E402
 from cli.records import register  # noqa: E402
 
 register(app)
 app.add_typer(run_app, name="run")
+app.add_typer(mail_app, name="mail")
 app.command("compile")(compile_cmd)
 app.command("demo")(demo)
 app.command("serve")(serve_cmd)

@@ -18,6 +18,7 @@ from service.deadline import DeadlineCheck
 from service.env import env
 from service.inbox import Aside
 from service.inbox import intake_lock as inbox_lock
+from service.mailbox import MailScan
 from service.submission import Brief
 from tasks import artifacts
 from tasks.cycle import (
@@ -27,7 +28,7 @@ from tasks.cycle import (
     queue_kickoff,
     record_cycle,
 )
-from tasks.inbox import process_file, queue_office_digest, scan_inbox
+from tasks.inbox import poll_mailbox, process_file, queue_office_digest, scan_inbox
 from tasks.notify import deliver
 
 
@@ -65,6 +66,7 @@ class IntakeRun:
     delivery: Delivery
     skipped: str | None = None  # why this cycle took nothing from the inbox
     aside: list[Aside] = field(default_factory=list)  # set aside (quarantined), or left for the next run
+    mail: MailScan | None = None  # the county's mailbox, when NIANBAO_IMAP_HOST is set (its files are in `files` too)
 
     @property
     def new(self) -> list[Brief]:
@@ -119,10 +121,15 @@ def intake(county: str, year: int, as_of: datetime | None = None) -> IntakeRun:
             elif done is not None:
                 results.append(done)
             artifacts.progress(bar, 100.0 * i / len(scan.files))
+        mail = poll_mailbox(county, year, as_of) if env().settings.imap_host else None
+        if mail is not None:
+            results += mail.files
+            for problem in mail.errors:
+                log.warning("县邮箱：%s", problem)
     digested = queue_office_digest(county, year)
     sent = deliver(county, year, as_of)
     publish_cycle_table(county, year, as_of)
-    run = IntakeRun(results, digested, sent, scan.skipped, aside)
+    run = IntakeRun(results, digested, sent, scan.skipped, aside, mail)
     waiting = sum(1 for a in aside if a.deferred)
     log.info("收件 %d 个文件：新登记 %d，重复 %d；隔离 %d，待下次 %d；通知已发 %d，失败 %d", len(results), len(run.new),
              len(results) - len(run.new), len(aside) - waiting, waiting, sent.sent, sent.failed)

@@ -115,3 +115,23 @@ def summary(county: County, cycle: Cycle, key: str, *, compiled: bool, bodies: l
                "reason": reason or "", "totals": totals or {}, "files": files or []}
     return _draft("summary", f"summary|cycle:{cycle.id}|{key}", county, cycle, OFFICE, context, templates_dir,
                   rules=["summary.coverage"] if missing else [], attachments=list(attachments or []))
+
+
+MAIL_SENDER = "mail-sender"  # the recipient of a reply to a mail whose sender is no body's contact
+
+
+def mail_missing(county: County, cycle: Cycle, key: str, *, body: BodyRecord | None, subject: str, links: bool,
+                 problems: list[str], templates_dir: Path | None = None) -> Draft:
+    """The reply to a mail that brought no report we can read: what to send, and how."""
+    context = {"recipient": body.name if body else None, "subject": subject, "links": links, "problems": problems}
+    return _draft("mail-missing", f"mail-missing|{key}", county, cycle, body.code if body else MAIL_SENDER, context,
+                  templates_dir, body_id=body.id if body else None)
+
+
+def mail_held(county: County, cycle: Cycle, sub: Submission, templates_dir: Path | None = None) -> Draft:
+    """The reply to a sender who is no body's contact, for a report that names no body of the roster."""
+    reasons = [f.message for f in _once(sub.findings) if f.rule.startswith("identity.")]
+    context = {"file": sub.original_name, "received_zh": zh_date(sub.received_at), "reasons": reasons}
+    return _draft("mail-held", f"mail-held|submission:{sub.id}", county, cycle, MAIL_SENDER, context, templates_dir,
+                  submission_id=sub.id, rules=list(dict.fromkeys(f.rule for f in sub.findings
+                                                                 if f.rule.startswith("identity."))))

@@ -10,6 +10,7 @@ delivered once. The row names the channel ("张三 mailto") and the URL's SHA-25
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,6 +29,7 @@ OFFICE = "county-office"
 BACKOFF_FIRST = timedelta(minutes=1)
 BACKOFF_MAX = timedelta(hours=6)
 CLAIM = timedelta(minutes=10)  # a claimed notice is left alone this long by other deliverers
+MAIL_REPLY = "mail-reply"  # the channel of a reply to a mail: sent by the mailer, to Notice.reply's addresses
 
 
 @dataclass
@@ -65,17 +67,26 @@ class Queued(list):
     new: int = 0
 
 
-def enqueue(session: Session, draft: Draft, sink: bool = False) -> Queued:
+def enqueue(session: Session, draft: Draft, sink: bool = False, skip_schemes: frozenset[str] = frozenset(),
+            reply: dict[str, Any] | None = None) -> Queued:
     """Queue the notice once per channel of its recipient (once in all, to the sink). Rows that
-    exist already (the same key) are left as they are: that is what makes re-runs harmless."""
+    exist already (the same key) are left as they are: that is what makes re-runs harmless.
+    `skip_schemes`: channels the recipient is told on otherwise (a mail's sender and the body's
+    mailboxes get the reply); none left is nothing queued. `reply`: a reply to a mail, one row on
+    the MAIL_REPLY channel with its addresses (Notice.reply)."""
     channels: list[tuple[str, str | None]] = []
     if sink:
         channels = [("sink", None)]
+    elif reply is not None:
+        channels = [(MAIL_REPLY, None)]
     else:
         for contact in _contacts(session, draft.body_id, draft.cycle_id):
             for url in contact.get("urls", []):
-                channels.append((channel_ref(url, contact.get("name", "")), url_hash(url)))
+                if url.split(":", 1)[0].lower() not in skip_schemes:
+                    channels.append((channel_ref(url, contact.get("name", "")), url_hash(url)))
         if not channels:
+            if skip_schemes:
+                return Queued()
             channels = [("none", None)]  # kept, and reported to the office as undeliverable
     rows = Queued()
     for ref, digest in channels:
@@ -87,7 +98,7 @@ def enqueue(session: Session, draft: Draft, sink: bool = False) -> Queued:
         row = Notice(kind=draft.kind, cycle_id=draft.cycle_id, body_id=draft.body_id,
                      submission_id=draft.submission_id, idempotency_key=key[:200], recipient=draft.recipient,
                      channel=ref[:80], subject=draft.subject[:200], body=draft.message, rules=list(draft.rules),
-                     attachments=list(draft.attachments), url_hash=digest,
+                     attachments=list(draft.attachments), url_hash=digest, reply=reply,
                      status="failed" if ref == "none" else "queued",
                      last_error="没有可用的联系方式" if ref == "none" else None)
         try:
@@ -111,9 +122,13 @@ class Delivery:
     waiting: int = 0  # due later (backoff)
 
 
+Mailer = Callable[[Message, dict[str, Any]], str | None]  # notifications.mail.send_reply, bound to the settings
+
+
 def deliver_due(factory: sessionmaker[Session], notifier: Notifier, data_dir: Path, now: datetime,
-                cycle_id: int | None = None, limit: int = 500) -> Delivery:
-    """Send what is due: queued notices, and failed ones whose backoff has passed."""
+                cycle_id: int | None = None, limit: int = 500, mailer: Mailer | None = None) -> Delivery:
+    """Send what is due: queued notices, and failed ones whose backoff has passed. Replies to mails
+    go through `mailer` (none: they wait, failed, until one is configured)."""
     report = Delivery()
     with session_scope(factory) as s:
         q = select(Notice.id).where(Notice.status != "sent", Notice.channel != "none",
@@ -127,9 +142,11 @@ def deliver_due(factory: sessionmaker[Session], notifier: Notifier, data_dir: Pa
         claimed = _claim(factory, notice_id, now, data_dir)
         if claimed is None:
             continue  # another deliverer has it, or it went meanwhile
-        message, channel, url = claimed
+        message, channel, url, reply = claimed
         if channel == "sink":
             reason = notifier.send(None, message)
+        elif channel == MAIL_REPLY:
+            reason = mailer(message, reply or {}) if mailer else "未配置回复邮件的发信服务器（NIANBAO_SMTP_URL）"
         elif url is None:
             reason = "联系地址已从名单中删除或更改"
         else:
@@ -146,7 +163,7 @@ def deliver_due(factory: sessionmaker[Session], notifier: Notifier, data_dir: Pa
 
 
 def _claim(factory: sessionmaker[Session], notice_id: int, now: datetime,
-           data_dir: Path) -> tuple[Message, str, str | None] | None:
+           data_dir: Path) -> tuple[Message, str, str | None, dict[str, Any] | None] | None:
     """Take the notice for sending: one deliverer at a time (the UPDATE is the lock). Returns the
     message, the channel and the URL to send it to (read from the roster, never stored)."""
     with session_scope(factory) as s:
@@ -159,7 +176,7 @@ def _claim(factory: sessionmaker[Session], notice_id: int, now: datetime,
         n = s.get_one(Notice, notice_id)
         message = Message(kind=n.kind, to=n.recipient, subject=n.subject, body=n.body, rules=tuple(n.rules or ()),
                           attachments=tuple(data_dir / a for a in n.attachments or ()), key=n.idempotency_key)
-        return message, n.channel, _url_for(s, n)
+        return message, n.channel, _url_for(s, n), n.reply
 
 
 def _url_for(s: Session, n: Notice) -> str | None:

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import SecretStr
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.migrate import ensure_schema
@@ -53,8 +54,10 @@ def _env(settings_json: str) -> Env:
 def env(settings: Settings | None = None) -> Env:
     s = settings or get_settings()
     data = s.model_dump(mode="json")
-    if s.database_url is not None:
-        data["database_url"] = s.database_url.get_secret_value()
+    for name in type(s).model_fields:  # secrets dump as "**********": the cache key keeps the real values
+        value = getattr(s, name)
+        if isinstance(value, SecretStr):
+            data[name] = value.get_secret_value()
     return _env(json.dumps(data, sort_keys=True))
 
 

@@ -18,7 +18,7 @@ from db.session import session_scope
 from nianbao.check import Result, check_file
 from nianbao.labels import cycle_state
 from notifications import compose
-from notifications.outbox import enqueue
+from notifications.outbox import Draft, enqueue
 from service.env import Env
 
 
@@ -75,14 +75,22 @@ def answer(session: Session, sub: Submission, e: Env) -> None:
     """The body is told its verdict, in the transaction that records the submission. A file that
     names no body is held; the office hears of it in the next intake's digest, with everything
     else received (one digest per intake)."""
+    draft = result_draft(session, sub, e)
+    if draft is not None:
+        enqueue(session, draft, sink=e.sink)
+
+
+def result_draft(session: Session, sub: Submission, e: Env) -> Draft | None:
+    """The body's notice of its verdict (None for a held file: no body to tell). The mail reply
+    says the same."""
     if sub.body_id is None:
-        return
+        return None
     cycle = session.get_one(Cycle, sub.cycle_id)
     county = session.get_one(County, cycle.county_id)
     body = session.get_one(BodyRecord, sub.body_id)
     before = [v.version for v in repo.versions(session, cycle, body) if v.version < sub.version and v.verdict == "accepted"]
-    enqueue(session, compose.result(county, cycle, body, sub, e.settings.templates_dir,
-                                    accepted_before=before[-1] if before else None), sink=e.sink)
+    return compose.result(county, cycle, body, sub, e.settings.templates_dir,
+                          accepted_before=before[-1] if before else None)
 
 
 def submit(e: Env, path: Path, *, county: str | None = None, year: int | None = None, body_code: str | None = None,

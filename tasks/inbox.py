@@ -7,10 +7,11 @@ from datetime import datetime
 
 from prefect import task
 
-from service import inbox
+from service import inbox, mailbox
 from service.digest import intake_digest
 from service.env import env, now_or
 from service.inbox import Aside, InboxFile, InboxScan
+from service.mailbox import MailScan
 from service.submission import Brief
 from tasks import artifacts
 
@@ -37,6 +38,12 @@ def process_file(item: InboxFile, county_code: str, year: int, label: str = "fil
                                          f"v{sub.version}" if done.body else sub.id),
                            artifacts.submission_markdown(done.body.name if done.body else None, sub), title)
     return done.brief(item.name)
+
+
+@task(name="poll-mailbox")
+def poll_mailbox(county_code: str, year: int, as_of: datetime | str | None = None) -> MailScan:
+    """The county's mailbox, once per intake: one task run for all its messages."""
+    return mailbox.poll(env(), county_code, year, now_or(as_of))
 
 
 @task(name="office-digest")
