@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 
-from nianbao.document import Artifact, Document, Paragraph, Table, clean_text, normalize_number_text
+from nianbao.document import Artifact, Document, Paragraph, Source, Table, clean_text, normalize_number_text
 from nianbao.model import Number, Report, empty_table2
 from nianbao.template import (
     SECTIONS,
@@ -44,6 +44,7 @@ class Heading:
     text: str
     page: int | None
     line: int | None
+    source: Source | None = field(default=None, compare=False)  # the heading's block in the file
 
 
 @dataclass
@@ -52,6 +53,7 @@ class Para:
     page: int | None
     line: int | None
     index: int  # 1-based within its section
+    source: Source | None = field(default=None, compare=False)  # its block in the file (annotate)
 
     @cached_property
     def flat(self) -> str:
@@ -70,6 +72,7 @@ class Cell:
     problem: str | None  # "empty" | "dash" | "text" | "decimal" | "missing"
     page: int | None = None
     line: int | None = None
+    source: Source | None = field(default=None, compare=False)  # the cell in the file (annotate)
 
 
 @dataclass
@@ -81,6 +84,7 @@ class TableInfo:
     cells: list[Cell] = field(default_factory=list)
     missing_rows: list[str] = field(default_factory=list)
     single_other_row: bool = False  # table 三's （六）其他处理 in one row (the 2019 layout)
+    source: Source | None = field(default=None, compare=False)  # the (first) table in the file
 
 
 @dataclass
@@ -106,7 +110,7 @@ class Evidence:
         # built once: a dozen rules walk it, and each Para caches its whitespace-free text
         out: list[tuple[str | None, Para]] = []
         for i, p in enumerate(self.preamble, 1):
-            out.append((None, Para(p.text, p.page, p.line, i)))
+            out.append((None, Para(p.text, p.page, p.line, i, p.source)))
         for key in sorted(self.sections):
             out.extend((key, p) for p in self.sections[key])
         return out
@@ -125,7 +129,8 @@ def normalize(doc: Document) -> Parsed:
         if isinstance(b, Paragraph):
             m = match_heading(b.text)
             if m:
-                headings.append((i, Heading(m.section.key, m.written, m.numbering_ok, b.text, b.page, b.line), m.rest))
+                headings.append((i, Heading(m.section.key, m.written, m.numbering_ok, b.text, b.page, b.line, b.source),
+                                 m.rest))
     first_heading = headings[0][0] if headings else len(blocks)
 
     lead = [b for b in blocks[:first_heading] if isinstance(b, Paragraph) and b.text]
@@ -138,12 +143,12 @@ def normalize(doc: Document) -> Parsed:
         end = headings[n + 1][0] if n + 1 < len(headings) else len(blocks)
         paras = sections[h.section]
         if rest:
-            paras.append(Para(clean_text(rest), h.page, h.line, len(paras) + 1))
+            paras.append(Para(clean_text(rest), h.page, h.line, len(paras) + 1, h.source))
         for j in range(i + 1, end):
             b = blocks[j]
             section_of_block[j] = h.section
             if isinstance(b, Paragraph) and b.text:
-                paras.append(Para(b.text, b.page, b.line, len(paras) + 1))
+                paras.append(Para(b.text, b.page, b.line, len(paras) + 1, b.source))
 
     table_parts = [c for t in doc.tables for r in t.rows for c in r if c]
     flat_text = flat("".join([p.text for p in doc.paragraphs] + table_parts))
@@ -409,6 +414,15 @@ def _rows(tables: list[Table]):
             yield [c for c in r if c is not None], t.row_page(i), t.row_line(i)
 
 
+def _row_sources(tables: list[Table]) -> list[list[Source | None]]:
+    """Per row of `_rows`, the source of each of its cells (the same cells, in the same order)."""
+    return [[t.cell_source(i, j) for j, c in enumerate(r) if c is not None] for t in tables for i, r in enumerate(t.rows)]
+
+
+def _at(sources: list[Source | None], i: int) -> Source | None:
+    return sources[i] if 0 <= i < len(sources) else None
+
+
 def parse_cell(raw: str | None, decimals: bool = False) -> tuple[Number, str | None]:
     """A cell's number, or None and why not."""
     if raw is None:
@@ -435,9 +449,10 @@ def parse_cell(raw: str | None, decimals: bool = False) -> tuple[Number, str | N
 def _table2(tables: list[Table], template: str) -> TableInfo:
     info = TableInfo("table2", found=bool(tables))
     if tables:
-        info.page, info.line = tables[0].page, tables[0].line
+        info.page, info.line, info.source = tables[0].page, tables[0].line, tables[0].source
     seen: dict[str, tuple[list[str], int | None, int | None]] = {}
-    for cells, page, line in _rows(tables):
+    seen_sources: dict[str, list[Source | None]] = {}
+    for (cells, page, line), srcs in zip(_rows(tables), _row_sources(tables), strict=True):
         label_cells: list[str] = []
         values: list[str] = []
         for c in cells:
@@ -451,6 +466,7 @@ def _table2(tables: list[Table], template: str) -> TableInfo:
         for row in TABLE2_ROWS:
             if re.search(row.pattern, label) and row.key not in seen:
                 seen[row.key] = (values, page, line)
+                seen_sources[row.key] = srcs[len(label_cells):]
                 break
     if not tables:
         return info
@@ -462,12 +478,15 @@ def _table2(tables: list[Table], template: str) -> TableInfo:
         want = 3 if row.key in TABLE2_LIST_KEYS else 1
         if template == "2019" and row.key in ("rules", "normative", "fees_10k_yuan"):
             continue  # different columns in 2019 (新制作/新公开…, 项目数量): nothing maps
+        value_sources = seen_sources[row.key]
         if row.key not in TABLE2_LIST_KEYS and len(values) == 3:
             values = values[-1:]  # 2019: 上一年项目数量 · 本年增/减 · 处理决定数量
+            value_sources = value_sources[-1:]
         for ci, col in enumerate(row.columns[:want]):
             raw = values[ci] if ci < len(values) else None
             value, problem = parse_cell(raw, decimals=row.key == "fees_10k_yuan")
-            info.cells.append(Cell("table2", row.key, col.key, ci, raw, value, problem, page, line))
+            info.cells.append(Cell("table2", row.key, col.key, ci, raw, value, problem, page, line,
+                                   _at(value_sources, ci)))
     return info
 
 
@@ -508,12 +527,14 @@ def _match_table3(label: str) -> str | None:
 def _table3(tables: list[Table]) -> TableInfo:
     info = TableInfo("table3", found=bool(tables))
     if tables:
-        info.page, info.line = tables[0].page, tables[0].line
+        info.page, info.line, info.source = tables[0].page, tables[0].line, tables[0].source
     found: dict[str, tuple[list[str], int | None, int | None]] = {}
+    found_sources: dict[str, list[Source | None]] = {}
     labels_by_key: dict[str, str] = {}
     pending = ""
     last_index = -1
     rows = list(_rows(tables))
+    row_sources = _row_sources(tables)
     for idx, (cells, page, line) in enumerate(rows):
         cells = _without_edge_column(cells)
         if len(cells) < T3_WIDTH + 1:  # the figures and at least one label cell
@@ -540,6 +561,7 @@ def _table3(tables: list[Table]) -> TableInfo:
             continue
         labels_by_key[key] = label
         found[key] = (values, page, line)
+        found_sources[key] = row_sources[idx][len(cells) - T3_WIDTH:len(cells)]  # the edge column trimmed
         last_index = TABLE3_KEYS.index(key)
     if not tables:
         return info
@@ -560,7 +582,8 @@ def _table3(tables: list[Table]) -> TableInfo:
         values, page, line = found[key]
         for ci, col in enumerate(TABLE3_COLUMNS):
             value, problem = parse_cell(values[ci])
-            info.cells.append(Cell("table3", key, col.key, ci, values[ci], value, problem, page, line))
+            info.cells.append(Cell("table3", key, col.key, ci, values[ci], value, problem, page, line,
+                                   _at(found_sources[key], ci)))
     return info
 
 
@@ -601,16 +624,17 @@ def _table4(tables: list[Table]) -> TableInfo:
     info = TableInfo("table4", found=bool(tables))
     if not tables:
         return info
-    info.page, info.line = tables[0].page, tables[0].line
+    info.page, info.line, info.source = tables[0].page, tables[0].line, tables[0].source
     best: tuple[list[str], int | None, int | None] | None = None
+    best_sources: list[Source | None] = []
     best_score = -1
-    for cells, page, line in _rows(tables):
+    for (cells, page, line), srcs in zip(_rows(tables), _row_sources(tables), strict=True):
         score = sum(1 for c in cells if _valueish(c))
         if score < T4_WIDTH and any(w in c for c in cells for w in _T4_HEADER):
             continue  # a header row (one whose label is the last header, its 15 figures after it, is the data)
         if score >= 15 or (score > best_score and score > 0):
             if score >= best_score:
-                best, best_score = (cells, page, line), score
+                best, best_score, best_sources = (cells, page, line), score, srcs
     if best is None:
         info.missing_rows.append("data")
         for ci, col in enumerate(TABLE4_COLUMNS):
@@ -618,7 +642,9 @@ def _table4(tables: list[Table]) -> TableInfo:
         return info
     cells, page, line = best
     values = cells[-15:] if len(cells) >= 15 else cells + [None] * (15 - len(cells))
+    sources = best_sources[-15:] if len(cells) >= 15 else best_sources
     for ci, col in enumerate(TABLE4_COLUMNS):
         value, problem = parse_cell(values[ci])
-        info.cells.append(Cell("table4", "table4", col.key, ci, values[ci], value, problem, page, line))
+        info.cells.append(Cell("table4", "table4", col.key, ci, values[ci], value, problem, page, line,
+                               _at(sources, ci)))
     return info

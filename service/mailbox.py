@@ -53,7 +53,7 @@ from nianbao.safetext import file_component, one_line
 from notifications import compose
 from notifications.channels import MAIL_SCHEMES, install_log_redaction
 from notifications.outbox import Draft, enqueue
-from service.annotated import annotated_copy
+from service.annotated import annotated_copy_of
 from service.env import Env
 from service.submission import Brief, Refused, result_draft, submit
 
@@ -591,7 +591,7 @@ def _queue_reply(ss: Any, e: Env, c: County, cy: Cycle, row_id: int, got: _Read,
     attachments = []
     for sub in subs:
         if sub.original_name.lower().endswith(".docx"):
-            copy = annotated_copy(e, sub.id)
+            copy = annotated_copy_of(e, sub)  # in this transaction: no second connection
             if copy is not None:
                 attachments.append(_relative(e, copy))
     bodies_told = {x.body_id for x in subs if x.body_id} | ({body.id} if body else set())

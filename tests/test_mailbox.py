@@ -179,9 +179,10 @@ def test_a_flawed_docx_from_a_clerk_is_rejected_and_the_reply_is_threaded_in_her
 
     annotated = annotated_copy(_env(), sub.id)
     docs = [(n, c) for n, c in _attachments(reply) if n and n.endswith(".docx")]
-    if annotated is not None:  # helper A's annotation: the clerk's own document comes back annotated
-        assert len(docs) == 1 and docs[0][1][:2] == b"PK"
-        assert zipfile.ZipFile(io.BytesIO(docs[0][1])).read("word/document.xml")
+    # the clerk's own document comes back, a comment at each finding
+    assert annotated is not None and [n for n, _ in docs] == [annotated.name] and annotated.name.endswith("-批注.docx")
+    assert docs[0][1] == annotated.read_bytes()
+    assert b"w:commentReference" in zipfile.ZipFile(io.BytesIO(docs[0][1])).read("word/document.xml")
     # the other clerk has the same reply (Cc), and the county's message is marked, not read
     assert [m["In-Reply-To"] for m in dovecot.messages("guanting2")] == [msgid]
     [flags] = dovecot.flags("county")
