@@ -189,8 +189,10 @@ def examples(
 
 from cli.cycle_flows import compile_cmd, deploy_cmd, run_app, serve_cmd  # noqa: E402 - the outer layers' commands, after the domain ones
 from cli.demo import demo  # noqa: E402
+from cli.links import link_cmd  # noqa: E402
 from cli.mail import mail_app  # noqa: E402
 from cli.records import register  # noqa: E402
+from cli.web import web_cmd  # noqa: E402
 
 register(app)
 app.add_typer(run_app, name="run")
@@ -199,3 +201,5 @@ app.command("compile")(compile_cmd)
 app.command("demo")(demo)
 app.command("serve")(serve_cmd)
 app.command("deploy")(deploy_cmd)
+app.command("link")(link_cmd)
+app.command("web")(web_cmd)

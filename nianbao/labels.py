@@ -10,7 +10,8 @@ HELD = "暂存待认定"  # a file whose report names no body of the roster
 CYCLE_STATE = {"open": "进行中", "compiled": "已汇总", "closed": "已关闭"}
 NOTICE_KIND = {"kickoff": "启动通知", "reminder": "提醒", "accepted": "通过通知", "rejected": "退回通知",
                "overdue": "催报", "digest": "汇总通报", "summary": "全县汇总",
-               "mail-missing": "邮件回复（未附报告）", "mail-held": "邮件回复（暂存待认定）"}
+               "mail-missing": "邮件回复（未附报告）", "mail-held": "邮件回复（暂存待认定）",
+               "link": "报送链接"}
 NOTICE_STATUS = {"queued": "待发送", "sent": "已发送", "failed": "发送失败"}
 SEVERITY = {Severity.ERROR: "错误", Severity.WARNING: "提醒", Severity.INFO: "备注"}  # a str enum: "error" works too
 SOURCE = {"inbox": "收件目录", "cli": "命令行报送", "import": "往年导入", "mail": "邮件", "upload": "网页上传"}

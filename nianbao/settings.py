@@ -110,6 +110,12 @@ class Settings(BaseSettings):
             return self.database_url.get_secret_value()
         return f"sqlite:///{(self.data_dir / 'nianbao.db').resolve()}"
 
+    def web_links(self) -> bool:
+        """Whether the notices carry each body's upload-page link: only when NIANBAO_PUBLIC_URL is
+        set, i.e. the installation serves the page and says where clerks reach it (the default
+        address is this machine's own, no use to a clerk). service.env keeps which fields were set."""
+        return "public_url" in self.model_fields_set
+
     def calendar(self) -> WorkCalendar:
         return WorkCalendar.of(self.extra_holidays, self.extra_workdays)
 

@@ -47,9 +47,11 @@ def _draft(kind: str, key: str, county: County, cycle: Cycle, recipient: str, co
 
 
 def kickoff(county: County, cycle: Cycle, body: BodyRecord, attachments: list[str], templates_dir: Path | None = None,
-            late: bool = False) -> Draft:
+            late: bool = False, link: str | None = None) -> Draft:
+    """`link`: the body's upload page (service.links), when the installation serves one."""
     return _draft("kickoff", f"kickoff|cycle:{cycle.id}", county, cycle, body.code,
-                  {"recipient": body.name, "attachments": [Path(a).name for a in attachments], "late": late},
+                  {"recipient": body.name, "attachments": [Path(a).name for a in attachments], "late": late,
+                   "link": link},
                   templates_dir, body_id=body.id, attachments=list(attachments))
 
 
@@ -80,18 +82,29 @@ def result(county: County, cycle: Cycle, body: BodyRecord, sub: Submission, temp
 
 
 def reminder(county: County, cycle: Cycle, body: BodyRecord, days_left: int, latest: Submission | None,
-             templates_dir: Path | None = None, *, day: date, last_workday: bool = False) -> Draft:
+             templates_dir: Path | None = None, *, day: date, last_workday: bool = False,
+             link: str | None = None) -> Draft:
     """The reminder of `day` (one a day at most: offsets that land on the same working day are one)."""
     return _draft("reminder", f"reminder|cycle:{cycle.id}|{day.isoformat()}", county, cycle, body.code,
-                  {"recipient": body.name, "days_left": days_left, "latest": latest, "last_workday": last_workday},
+                  {"recipient": body.name, "days_left": days_left, "latest": latest, "last_workday": last_workday,
+                   "link": link},
                   templates_dir, body_id=body.id)
 
 
 def overdue(county: County, cycle: Cycle, body: BodyRecord, workdays_late: int, days_late: int, latest: Submission | None,
-            templates_dir: Path | None = None, *, day: date) -> Draft:
+            templates_dir: Path | None = None, *, day: date, link: str | None = None) -> Draft:
     return _draft("overdue", f"overdue|cycle:{cycle.id}|{day.isoformat()}", county, cycle, body.code,
-                  {"recipient": body.name, "workdays_late": workdays_late, "days_late": days_late, "latest": latest},
+                  {"recipient": body.name, "workdays_late": workdays_late, "days_late": days_late, "latest": latest,
+                   "link": link},
                   templates_dir, body_id=body.id)
+
+
+def link(county: County, cycle: Cycle, body: BodyRecord, url: str, serial: int,
+         templates_dir: Path | None = None) -> Draft:
+    """The body's (new) upload-page link, sent on its own (`nianbao link CODE --send`, after a
+    revoke); one notice per link (its serial)."""
+    return _draft("link", f"link|cycle:{cycle.id}|serial:{serial}", county, cycle, body.code,
+                  {"recipient": body.name, "link": url, "replaced": serial > 1}, templates_dir, body_id=body.id)
 
 
 def digest(county: County, cycle: Cycle, key: str, headline: str, *, received: list[dict] | None = None,
@@ -117,6 +130,9 @@ def summary(county: County, cycle: Cycle, key: str, *, compiled: bool, bodies: l
                   rules=["summary.coverage"] if missing else [], attachments=list(attachments or []))
 
 
+# stands for the body's upload-page link in a stored notice: the token is put in only when the
+# notice is sent (service.links.fill), so no notice row, backup or dump holds a live token
+LINK_MARK = "⟦本单位专用链接⟧"
 MAIL_SENDER = "mail-sender"  # the recipient of a reply to a mail whose sender is no body's contact
 
 

@@ -123,10 +123,13 @@ class Delivery:
 
 
 Mailer = Callable[[Message, dict[str, Any]], str | None]  # notifications.mail.send_reply, bound to the settings
+# what is filled in at send time (the body's link: service.links.fill), from the notice's body and cycle
+Filler = Callable[[Message, int | None, int | None], Message]
 
 
 def deliver_due(factory: sessionmaker[Session], notifier: Notifier, data_dir: Path, now: datetime,
-                cycle_id: int | None = None, limit: int = 500, mailer: Mailer | None = None) -> Delivery:
+                cycle_id: int | None = None, limit: int = 500, mailer: Mailer | None = None,
+                fill: Filler | None = None) -> Delivery:
     """Send what is due: queued notices, and failed ones whose backoff has passed. Replies to mails
     go through `mailer` (none: they wait, failed, until one is configured)."""
     report = Delivery()
@@ -142,7 +145,9 @@ def deliver_due(factory: sessionmaker[Session], notifier: Notifier, data_dir: Pa
         claimed = _claim(factory, notice_id, now, data_dir)
         if claimed is None:
             continue  # another deliverer has it, or it went meanwhile
-        message, channel, url, reply = claimed
+        message, channel, url, reply, ids = claimed
+        if fill is not None:
+            message = fill(message, *ids)
         if channel == "sink":
             reason = notifier.send(None, message)
         elif channel == MAIL_REPLY:
@@ -163,7 +168,7 @@ def deliver_due(factory: sessionmaker[Session], notifier: Notifier, data_dir: Pa
 
 
 def _claim(factory: sessionmaker[Session], notice_id: int, now: datetime,
-           data_dir: Path) -> tuple[Message, str, str | None, dict[str, Any] | None] | None:
+           data_dir: Path) -> tuple[Message, str, str | None, dict[str, Any] | None, tuple[int | None, int | None]] | None:
     """Take the notice for sending: one deliverer at a time (the UPDATE is the lock). Returns the
     message, the channel and the URL to send it to (read from the roster, never stored)."""
     with session_scope(factory) as s:
@@ -176,7 +181,7 @@ def _claim(factory: sessionmaker[Session], notice_id: int, now: datetime,
         n = s.get_one(Notice, notice_id)
         message = Message(kind=n.kind, to=n.recipient, subject=n.subject, body=n.body, rules=tuple(n.rules or ()),
                           attachments=tuple(data_dir / a for a in n.attachments or ()), key=n.idempotency_key)
-        return message, n.channel, _url_for(s, n), n.reply
+        return message, n.channel, _url_for(s, n), n.reply, (n.body_id, n.cycle_id)
 
 
 def _url_for(s: Session, n: Notice) -> str | None:

@@ -56,9 +56,10 @@ def open_cycle(e: Env, county_code: str, year: int, deadline: date, offsets: lis
     return replace(opened, inbox=str(ensure_inbox(e.data_dir, codes)))
 
 
-def kickoff(e: Env, county_code: str, year: int, today: date) -> int:
-    """A kickoff notice to every active body, with the blank 2021 template attached; how many
-    rows were queued (one per channel)."""
+def kickoff(e: Env, county_code: str, year: int, today: date, actor: str = "kickoff") -> int:
+    """A kickoff notice to every active body, with the blank 2021 template attached and, where
+    the installation serves the upload page, the body's link; how many rows were queued (one per
+    channel)."""
     template = Path("templates") / f"{year}年度政府信息公开工作年度报告模板.docx"
     if not (e.data_dir / template).exists():
         blank_template(year, e.data_dir / template)
@@ -67,8 +68,9 @@ def kickoff(e: Env, county_code: str, year: int, today: date) -> int:
         c = repo.county_by_code(s, county_code)
         cy = repo.cycle(s, c, year)
         for b in repo.bodies(s, c, active_only=True):
+            link = compose.LINK_MARK if e.settings.web_links() else None  # the link itself put in when sent
             draft = compose.kickoff(c, cy, b, [template.as_posix()], e.settings.templates_dir,
-                                    late=cy.deadline < today)
+                                    late=cy.deadline < today, link=link)
             queued += len(enqueue(s, draft, sink=e.sink))
     return queued
 

@@ -31,6 +31,7 @@ class DeadlineCheck:
 
 def deadline_check(e: Env, county_code: str, year: int, today: date) -> DeadlineCheck:
     cal = e.settings.calendar()
+    web = e.settings.web_links()  # the notices carry each body's upload-page link
     with session_scope(e.factory) as s:
         c = repo.county_by_code(s, county_code)
         cy = repo.cycle(s, c, year)
@@ -45,8 +46,9 @@ def deadline_check(e: Env, county_code: str, year: int, today: date) -> Deadline
             if days_left is not None:
                 last_workday = cal.on_or_before(cy.deadline) == today
                 for b in waiting:
+                    link = compose.LINK_MARK if web else None  # the link itself put in when sent
                     draft = compose.reminder(c, cy, b, days_left, repo.latest(s, cy, b), e.settings.templates_dir,
-                                             day=today, last_workday=last_workday)
+                                             day=today, last_workday=last_workday, link=link)
                     out.reminders += bool(enqueue(s, draft, sink=e.sink).new)
             return out
         if today not in cal.overdue_days(cy.deadline, today, e.settings.overdue_every_days)[-1:]:
@@ -57,8 +59,9 @@ def deadline_check(e: Env, county_code: str, year: int, today: date) -> Deadline
         for b in waiting:
             latest = repo.latest(s, cy, b)
             (rejected if latest else missing).append(b.name)
+            link = compose.LINK_MARK if web else None
             draft = compose.overdue(c, cy, b, late, (today - cy.deadline).days, latest, e.settings.templates_dir,
-                                    day=today)
+                                    day=today, link=link)
             out.overdue += bool(enqueue(s, draft, sink=e.sink).new)
         draft = compose.digest(c, cy, f"escalation:{today.isoformat()}",
                                f"{len(waiting)}个单位逾期{late}个工作日仍未通过", missing=missing,

@@ -8,13 +8,15 @@ from db import repo
 from db.session import session_scope
 from notifications.mail import send_reply
 from notifications.outbox import Delivery, Mailer, deliver_due
+from service import links
 from service.env import Env
 
 
 def deliver(e: Env, county_code: str, year: int, now: datetime) -> Delivery:
     with session_scope(e.factory) as s:
         cycle_id = repo.cycle(s, repo.county_by_code(s, county_code), year).id
-    return deliver_due(e.factory, e.notifier, e.data_dir, now, cycle_id=cycle_id, mailer=mailer(e))
+    return deliver_due(e.factory, e.notifier, e.data_dir, now, cycle_id=cycle_id, mailer=mailer(e),
+                       fill=lambda message, body_id, cycle_id: links.fill(e, message, body_id, cycle_id))
 
 
 def mailer(e: Env) -> Mailer | None:

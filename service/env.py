@@ -44,7 +44,9 @@ class Env:
 
 @lru_cache(maxsize=4)
 def _env(settings_json: str) -> Env:
-    settings = Settings.model_validate_json(settings_json)
+    key = json.loads(settings_json)
+    # the fields set explicitly stay so: Settings.web_links asks whether NIANBAO_PUBLIC_URL was
+    settings = Settings.model_construct(_fields_set=set(key["set"]), **dict(Settings.model_validate(key["values"])))
     url = settings.db_url()
     engine = make_engine(url)
     ensure_schema(engine, url)
@@ -58,7 +60,7 @@ def env(settings: Settings | None = None) -> Env:
         value = getattr(s, name)
         if isinstance(value, SecretStr):
             data[name] = value.get_secret_value()
-    return _env(json.dumps(data, sort_keys=True))
+    return _env(json.dumps({"values": data, "set": sorted(s.model_fields_set)}, sort_keys=True))
 
 
 def now_or(as_of: datetime | str | None) -> datetime:

@@ -56,9 +56,10 @@ LAYERS = {
     "tasks": {"tasks", "service", "notifications", "db", "nianbao", "prefect"},
     "flows": {"flows", "tasks", "service", "notifications", "nianbao", "prefect"},
     "deployments": {"deployments", "flows", "service", "nianbao", "prefect"},
-    "cli": {"cli", "flows", "deployments", "service", "db", "notifications", "nianbao", "prefect"},
+    "web": {"web", "service", "nianbao"},
+    "cli": {"cli", "web", "flows", "deployments", "service", "db", "notifications", "nianbao", "prefect"},
 }
-OURS = {"nianbao", "db", "notifications", "service", "tasks", "flows", "deployments", "cli", "prefect"}
+OURS = {"nianbao", "db", "notifications", "service", "tasks", "flows", "deployments", "cli", "web", "prefect"}
 
 
 def test_every_layer_imports_only_what_the_picture_allows():

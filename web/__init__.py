@@ -1,0 +1,1 @@
+"""The upload page and the county office's page (`nianbao web`)."""
