@@ -45,7 +45,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from db import repo
 from db.models import BodyRecord, County, Cycle, MailMessage, Submission
 from db.session import session_scope
-from nianbao.archives import ZipLimits, unpack_zip
+from nianbao.archives import ARCHIVES, ZipLimits, unpack
 from nianbao.filenames import display_name
 from nianbao.labels import cycle_state
 from nianbao.readers import SUPPORTED
@@ -62,7 +62,7 @@ log = logging.getLogger(__name__)
 KEYWORD = "$NianbaoDone"  # the flag a taken message carries in the mailbox
 RETAKE = timedelta(minutes=15)  # a message 'taking' this long was left by a killed run: taken again
 MAX_MESSAGE_FACTOR = 3  # a mail larger than this many times the file limit is not downloaded
-ZIP_EXTENSIONS = (".zip",)
+ZIP_EXTENSIONS = ARCHIVES  # .zip and .7z (py7zr); .rar has no free reader that installs here
 # what a clerk's client calls a report it attached without a name
 _MIME_EXT = {"application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
              "application/msword": ".doc", "application/pdf": ".pdf", "application/vnd.ms-works": ".wps",
@@ -290,15 +290,15 @@ def read_message(raw: bytes, own: set[str], max_bytes: int) -> _Read:
         if not isinstance(content, bytes):
             continue
         if ext in ZIP_EXTENSIONS:
-            unpacked = unpack_zip(content, wanted, limits, f"压缩包《{name}》")
+            unpacked = unpack(content, ext, wanted, limits, f"压缩包《{name}》")
             got.parts += [_Part(n, PurePosixPath(n.lower()).suffix, c) for n, c in unpacked.files]
             got.problems += unpacked.problems
             if not unpacked.files and not unpacked.problems:
                 got.problems.append(f"压缩包《{name}》中没有年度报告文件（{'、'.join(SUPPORTED)}）。")
         elif ext in wanted:
             got.parts.append(_Part(name, ext, content))
-        elif ext in (".rar", ".7z"):
-            got.problems.append(f"附件《{name}》是 {ext} 压缩包，系统无法解压。请直接发送报告文件，或改用 .zip 压缩。")
+        elif ext == ".rar":
+            got.problems.append(f"附件《{name}》是 .rar 压缩包，系统无法解压。请直接发送报告文件，或改用 .zip 压缩。")
         elif ext in (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".heic"):
             got.problems.append(f"附件《{name}》是图片。请发送 Word 文档或 PDF，不要发截图或照片。")
         elif ext in (".xls", ".xlsx", ".et"):
