@@ -49,7 +49,8 @@ def site(tmp_path, monkeypatch):
     """巨鹿县 on SQLite with this year's cycle open (deadline four weeks away), notices to a sink,
     and the app; returns (client, env)."""
     env = {"NIANBAO_DATA_DIR": str(tmp_path / "data"), "NIANBAO_NOTICE_SINK": str(tmp_path / "sink"),
-           "NIANBAO_PUBLIC_URL": "http://testserver", "NIANBAO_WEB_BAD_TOKEN_DELAY_S": "0.05"}
+           "NIANBAO_PUBLIC_URL": "http://testserver", "NIANBAO_WEB_BAD_TOKEN_DELAY_S": "0.05",
+           "NIANBAO_PREFECT_UI_URL": "http://192.168.1.10:4200"}
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     monkeypatch.delenv("NIANBAO_DATABASE_URL", raising=False)
@@ -213,6 +214,13 @@ def test_forged_forms_huge_files_and_hostile_names_are_refused(site, tmp_path, m
     assert not (tmp_path / "outside").exists() and not list(tmp_path.glob("*官亭镇*"))
     assert list((e.data_dir / "uploads").iterdir()) == []  # no temporary file left
     assert versions(e, None) == []
+    # what the clerk's file says is text on the page, never markup (a finding quotes her title)
+    hostile = report(tmp_path, "x.docx", body="巨鹿县<script>alert(1)</script>镇人民政府")
+    r = client.post(f"{url}/upload", data={"csrf": token},
+                    files={"file": ("<img src=x onerror=alert(2)>.docx", hostile)})
+    html = client.get(r.headers["location"]).text
+    assert "第2版" in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script" not in html and "<img" not in html
 
 
 def test_the_office_sees_the_status_assigns_a_held_file_and_compiles_with_a_reason(site, tmp_path):
@@ -228,6 +236,7 @@ def test_the_office_sees_the_status_assigns_a_held_file_and_compiles_with_a_reas
     html = client.get(office).text
     assert "各单位报送情况" in html and "巨鹿镇" in html and "退回" in html and "未报送" in html
     assert "待认定的来件" in html and "《来件.docx》" in html
+    assert 'href="http://192.168.1.10:4200/runs"' in html and "/artifacts/key/cycle-julu-" in html  # the Prefect UI
     assert "/b/" not in html.replace(f"{office}/b/", "")  # no body's link on the office's page
     row = html.split('data-code="julu"', 1)[1].split("</tr>", 1)[0]
     assert "表三" in row  # why it was rejected
