@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -127,6 +129,58 @@ def check_file(path: str | Path, *, year: int | None = None, county: str | None 
                   read_error=error, history=history)
     findings = run_rules(ctx)
     return Result(verdict_of(findings), findings, parsed, str(path))
+
+
+def default_jobs() -> int:
+    """The cores this process may use (a container's CPU set, not the machine's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def check_files(paths: Sequence[str | Path], *, jobs: int | None = None,
+                progress: Callable[[int], None] | None = None, **kwargs: Any) -> list[Result]:
+    """check_file on each path, on `jobs` processes (default: every core), results in the order
+    of `paths` and equal to a sequential run's; `progress(n)` after each n files done. The reads
+    already run in child processes, but the normaliser and the rules are Python, so threads would
+    share one core: the work goes to processes, in small chunks (a few per worker, so one slow
+    file does not hold the others back)."""
+    jobs = min(jobs or default_jobs(), len(paths))
+    if jobs <= 1:
+        out = []
+        for p in paths:
+            out.append(check_file(p, **kwargs))
+            if progress:
+                progress(1)
+        return out
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    kwargs.setdefault("settings", get_settings())  # the parent's, not re-read from a worker's environment
+    size = max(1, min(16, len(paths) // (jobs * 4)))
+    chunks = [list(paths[i:i + size]) for i in range(0, len(paths), size)]
+    results: dict[str, Result] = {}
+    # spawn, not fork: the caller may hold threads (Prefect's) and the readers' helper process
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(_check_chunk, chunk, kwargs): chunk for chunk in chunks}
+        for future in as_completed(futures):
+            chunk = futures[future]
+            try:
+                done = future.result()
+            except Exception:  # a worker that died: its files are checked here, none is lost
+                log.warning("a check worker failed; its %d files are checked in this process", len(chunk),
+                            exc_info=True)
+                done = [check_file(p, **kwargs) for p in chunk]
+            for p, r in zip(chunk, done, strict=True):
+                results[str(p)] = r
+            if progress:
+                progress(len(chunk))
+    return [results[str(p)] for p in paths]
+
+
+def _check_chunk(paths: list[str | Path], kwargs: dict[str, Any]) -> list[Result]:
+    return [check_file(p, **kwargs) for p in paths]
 
 
 def check_parsed(parsed: Parsed, **kwargs: Any) -> Result:

@@ -1,0 +1,57 @@
+"""Checking on all cores (issue 12): `check_files` and `nianbao check DIR --jobs N` give exactly
+what one process gives, in the same order, for good, flawed and unreadable files alike."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from nianbao.check import check_files
+from nianbao.corpus import good_report
+from nianbao.generate import write_docx, write_txt
+from tests.conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    d = tmp_path_factory.mktemp("many")
+    for i in range(18):
+        spec = good_report(i).spec
+        if i % 3 == 0:
+            spec.table3["new"][-1] += 5  # a flaw: the total no longer adds up
+        (write_docx if i % 2 else write_txt)(spec, d / f"r{i:02}.{'docx' if i % 2 else 'txt'}")
+    (d / "broken.docx").write_bytes(b"PK\x03\x04 not really a zip")
+    (d / "empty.pdf").write_bytes(b"")
+    return d
+
+
+def _json(results):
+    return [r.to_json() for r in results]
+
+
+def test_all_cores_give_what_one_gives_in_the_same_order(folder):
+    files = sorted(folder.iterdir())
+    one = check_files(files, jobs=1, year=2024)
+    seen = []
+    many = check_files(files, jobs=2, year=2024, progress=seen.append)
+    assert [r.path for r in many] == [str(f) for f in files]
+    assert _json(many) == _json(one)
+    assert sum(seen) == len(files)
+    verdicts = {r.verdict for r in one}
+    assert verdicts == {"accepted", "rejected"}
+    by_name = {r.path.rsplit("/", 1)[1]: r for r in many}
+    assert [f.rule for f in by_name["broken.docx"].findings] == ["file.unreadable"]
+    assert [f.rule for f in by_name["empty.pdf"].findings] == ["file.unreadable"]
+
+
+def test_nianbao_check_dir_with_jobs_prints_the_same_json(folder):
+    def run(*jobs: str) -> list:
+        r = subprocess.run([sys.executable, "-m", "cli", "check", str(folder), "--year", "2024", "--json", *jobs],
+                           capture_output=True, text=True, cwd=ROOT, timeout=300)
+        assert r.returncode in (0, 1), r.stderr
+        return json.loads(r.stdout)
+
+    assert run("--jobs", "2") == run("--jobs", "1")
