@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -10,13 +11,15 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.exceptions import FailedRun
 from prefect.states import Failed
+from prefect.utilities.annotations import quote
 
+from nianbao.check import default_jobs
 from notifications.outbox import Delivery
 from service.county_report import Compiled
 from service.cycle import Opened
 from service.deadline import DeadlineCheck
 from service.env import env
-from service.inbox import Aside
+from service.inbox import Aside, read_ahead
 from service.inbox import intake_lock as inbox_lock
 from service.mailbox import MailScan
 from service.submission import Brief
@@ -114,13 +117,21 @@ def intake(county: str, year: int, as_of: datetime | None = None) -> IntakeRun:
             log.info(scan.skipped)
         aside += scan.aside
         bar = artifacts.progress_start(artifacts.key("intake", county, year), f"收件 {len(scan.files)} 个文件")
-        for i, f in enumerate(scan.files, 1):
-            done = process_file(f, county, year, label=f"{f.code or 'unassigned'}-{i}", as_of=as_of)
-            if isinstance(done, Aside):
-                aside.append(done)
-            elif done is not None:
-                results.append(done)
-            artifacts.progress(bar, 100.0 * i / len(scan.files))
+        # read on every core while each file is checked and recorded in turn, in the inbox's order:
+        # versions, duplicates and comparisons with other reports are a sequential run's
+        ahead_read = 0
+        with closing(read_ahead(env(), scan.files)) as ahead:  # the readers stop with the loop
+            for i, (f, pre) in enumerate(zip(scan.files, ahead, strict=True), 1):
+                ahead_read += pre is not None
+                done = process_file(f, county, year, label=f"{f.code or 'unassigned'}-{i}", as_of=as_of,
+                                    preread=quote(pre))
+                if isinstance(done, Aside):
+                    aside.append(done)
+                elif done is not None:
+                    results.append(done)
+                artifacts.progress(bar, 100.0 * i / len(scan.files))
+        if ahead_read:
+            log.info("%d 个文件已在 %d 个进程上并行读取", ahead_read, default_jobs(env().settings))
         mail = poll_mailbox(county, year, as_of) if env().settings.imap_host else None
         if mail is not None:
             results += mail.files

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,30 +109,49 @@ def verdict_of(findings: list[Finding]) -> str:
     return "rejected" if any(f.severity == Severity.ERROR for f in findings) else "accepted"
 
 
-def check_file(path: str | Path, *, year: int | None = None, county: str | None = None,
-               roster: Roster | None = None, body: Body | None = None,
-               settings: Settings | None = None, history: Any = None) -> Result:
-    """Check one file. Never raises for a bad file: that is a file.* finding."""
-    settings = settings or get_settings()
-    county = county or (roster.county if roster and roster.county else None) or settings.county
+def _read_safely(path: str | Path, settings: Settings) -> tuple[Parsed | None, ReadError | None]:
     try:
-        parsed: Parsed | None = parse_file(path, settings)
-        error = None
+        return parse_file(path, settings), None
     except ReadError as exc:
-        parsed, error = None, exc
+        return None, exc
     except Exception as exc:  # a reader's or the normaliser's bug must not become the clerk's traceback
         log.exception("reading %s failed", path)
-        parsed = None
-        error = ReadError("file.unreadable", "文件结构异常，系统无法读取其内容（已记录，县政务公开办会核查）。"
-                          "请用 Word 或 WPS 打开后另存为 .docx 再提交。", internal=type(exc).__name__)
+        return None, ReadError("file.unreadable", "文件结构异常，系统无法读取其内容（已记录，县政务公开办会核查）。"
+                               "请用 Word 或 WPS 打开后另存为 .docx 再提交。", internal=type(exc).__name__)
+
+
+@dataclass
+class Preread:
+    """A file read ahead of its check (`read_ahead`): what reading these bytes gave. Reading
+    depends on the bytes and the extension only, so it stands for a read of any copy of them."""
+    sha256: str
+    suffix: str
+    parsed: Parsed | None
+    error: ReadError | None
+
+    def fits(self, sha256: str, name: str | Path) -> bool:
+        return self.sha256 == sha256 and self.suffix == Path(name).suffix.lower()
+
+
+def check_file(path: str | Path, *, year: int | None = None, county: str | None = None,
+               roster: Roster | None = None, body: Body | None = None,
+               settings: Settings | None = None, history: Any = None, preread: Preread | None = None) -> Result:
+    """Check one file. Never raises for a bad file: that is a file.* finding. `preread`: the
+    caller's read of these same bytes (see `Preread.fits`), used instead of reading again."""
+    settings = settings or get_settings()
+    county = county or (roster.county if roster and roster.county else None) or settings.county
+    parsed, error = (preread.parsed, preread.error) if preread is not None else _read_safely(path, settings)
     ctx = Context(parsed, year=year, county=county, roster=roster, body=body, settings=settings,
                   read_error=error, history=history)
     findings = run_rules(ctx)
     return Result(verdict_of(findings), findings, parsed, str(path))
 
 
-def default_jobs() -> int:
-    """The cores this process may use (a container's CPU set, not the machine's count)."""
+def default_jobs(settings: Settings | None = None) -> int:
+    """NIANBAO_JOBS, else the cores this process may use (a container's CPU set, not the
+    machine's count)."""
+    if settings is not None and settings.jobs:
+        return settings.jobs
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
@@ -146,7 +165,7 @@ def check_files(paths: Sequence[str | Path], *, jobs: int | None = None,
     already run in child processes, but the normaliser and the rules are Python, so threads would
     share one core: the work goes to processes, in small chunks (a few per worker, so one slow
     file does not hold the others back)."""
-    jobs = min(jobs or default_jobs(), len(paths))
+    jobs = min(jobs or default_jobs(kwargs.get("settings") or get_settings()), len(paths))
     if jobs <= 1:
         out = []
         for p in paths:
@@ -188,3 +207,60 @@ def check_parsed(parsed: Parsed, **kwargs: Any) -> Result:
     ctx = Context(parsed, settings=settings, **kwargs)
     findings = run_rules(ctx)
     return Result(verdict_of(findings), findings, parsed)
+
+
+def read_ahead(paths: Sequence[str | Path], *, jobs: int | None = None, settings: Settings | None = None,
+               least: int = 8) -> Iterator[Preread | None]:
+    """Each path read (and normalised) on `jobs` processes, yielded in the order of `paths` while
+    the next ones are read: the caller checks and records one file after another, in order — so
+    whatever depends on what was recorded before (versions, similarity to other bodies' reports)
+    is what a sequential run gives — and only the reading, nearly all of the time, is spread.
+    None for a path that could not be read ahead (gone, changed while read, a worker that died):
+    the caller reads it itself. Fewer than `least` paths, or one job: all None, nothing started
+    (a pool costs a second or two to start)."""
+    settings = settings or get_settings()
+    jobs = min(jobs or default_jobs(settings), len(paths))
+    if jobs <= 1 or len(paths) < least:
+        yield from (None for _ in paths)
+        return
+    import multiprocessing
+    from collections import deque
+    from concurrent.futures import ProcessPoolExecutor
+
+    window = jobs * 3  # reads in flight: enough to keep every worker busy, few parsed documents held
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pending: deque[Any] = deque()
+        queued = iter(paths)
+        for p in queued:
+            pending.append(pool.submit(_read_one, str(p), settings))
+            if len(pending) >= window:
+                break
+        while pending:
+            future = pending.popleft()
+            try:
+                yield future.result()
+            except Exception:  # a worker that died: the caller reads this one itself
+                log.warning("a read-ahead worker failed; the file is read in this process", exc_info=True)
+                yield None
+            nxt = next(queued, None)
+            if nxt is not None:
+                pending.append(pool.submit(_read_one, str(nxt), settings))
+
+
+def _read_one(path: str, settings: Settings) -> Preread | None:
+    import hashlib
+
+    try:
+        with open(path, "rb") as fh:
+            before = os.fstat(fh.fileno())
+            digest = hashlib.file_digest(fh, "sha256")
+    except OSError:
+        return None
+    parsed, error = _read_safely(path, settings)
+    try:
+        after = os.stat(path)
+    except OSError:
+        return None
+    if (after.st_size, after.st_mtime_ns, after.st_ino) != (before.st_size, before.st_mtime_ns, before.st_ino):
+        return None  # changed while it was read: which bytes were read is not known
+    return Preread(digest.hexdigest(), Path(path).suffix.lower(), parsed, error)

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     max_read_memory_mb: float = Field(1536, ge=64, le=65536, description="Address space of one read's child process (RLIMIT_AS).")
     max_read_seconds: float = Field(120, gt=0, le=3600, description="Wall time of one read (a .doc's conversion on top).")
 
+    jobs: int = Field(0, ge=0, le=256,
+                      description="Files read at once by an intake (and `nianbao check DIR`): 0 = every core this process may use.")
+
     inbox_settle_s: float = Field(
         2, ge=0, le=3600, description="An inbox file is taken once unchanged this long (and not open for writing).")
     quarantine_keep_days: int = Field(90, ge=1, le=3650,

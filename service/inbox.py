@@ -32,6 +32,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from db import repo
 from db.session import session_scope
+from nianbao import check
+from nianbao.check import Preread
 from nianbao.filenames import NAME_MAX_BYTES, display_name, fitted
 from nianbao.labels import cycle_state
 from service.env import Env
@@ -183,7 +185,8 @@ def _open_for_writing(path: str) -> bool:
         os.close(fd)
 
 
-def take(e: Env, item: InboxFile, county_code: str, year: int, received_at: datetime) -> Submitted | Aside | None:
+def take(e: Env, item: InboxFile, county_code: str, year: int, received_at: datetime,
+         preread: Preread | None = None) -> Submitted | Aside | None:
     """Submit one inbox file, then move it out of the inbox. Killed halfway, a re-run finds the
     same bytes already recorded: no second submission, no second notice. Whatever goes wrong
     with this file stays with this file: it is set aside (or, when the cause is the machine's,
@@ -194,7 +197,8 @@ def take(e: Env, item: InboxFile, county_code: str, year: int, received_at: date
         with session_scope(e.factory) as s:
             county = repo.county_by_code(s, county_code).name
         done = submit(e, src, county=county, year=year, body_code=item.code, source="inbox",
-                      actor=f"flow:intake:{county_code}", received_at=received_at, original_name=item.name)
+                      actor=f"flow:intake:{county_code}", received_at=received_at, original_name=item.name,
+                      preread=preread)
     except FileNotFoundError:
         return None  # taken away meanwhile (by its sender, or by hand)
     except Refused as exc:
@@ -283,3 +287,9 @@ def prune_quarantine(e: Env, now: float | None = None) -> int:
         except OSError:
             continue
     return gone
+
+
+def read_ahead(e: Env, files: list[InboxFile]) -> Iterator[Preread | None]:
+    """The scan's files read on every core (NIANBAO_JOBS), one result per file in its order, for
+    `take` one after another (see `nianbao.check.read_ahead`)."""
+    return check.read_ahead([f.path for f in files], jobs=check.default_jobs(e.settings), settings=e.settings)

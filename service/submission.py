@@ -15,7 +15,7 @@ from db import repo
 from db.files import StoredFile, StoreError, discard, store_file
 from db.models import BodyRecord, County, Cycle, Submission
 from db.session import session_scope
-from nianbao.check import Result, check_file
+from nianbao.check import Preread, Result, check_file
 from nianbao.labels import cycle_state
 from notifications import compose
 from notifications.outbox import Draft, enqueue
@@ -95,12 +95,14 @@ def result_draft(session: Session, sub: Submission, e: Env) -> Draft | None:
 
 def submit(e: Env, path: Path, *, county: str | None = None, year: int | None = None, body_code: str | None = None,
            source: str = "cli", actor: str = "cli", received_at: datetime | None = None, accept: bool = False,
-           original_name: str | None = None, notify: bool = True, origin: str | None = None) -> Submitted:
+           original_name: str | None = None, notify: bool = True, origin: str | None = None,
+           preread: Preread | None = None) -> Submitted:
     """Store, check, record, answer. `accept` records the verdict as accepted whatever the check
     says (importing a report that was accepted in an earlier year; nobody is told); the findings
     are kept all the same. Without `body_code` the report says whose it is, else it is held.
     `origin` names the arrival (a mail's part) when it may be handled twice: a second call with the
-    same origin returns what the first recorded (created False), whatever the bytes say."""
+    same origin returns what the first recorded (created False), whatever the bytes say.
+    `preread`: these bytes read ahead (`nianbao.check.read_ahead`), used when they are the same."""
     received_at = received_at or datetime.now(UTC)
     with session_scope(e.factory) as s:  # refused before anything is stored
         c = repo.county(s, county)
@@ -118,7 +120,7 @@ def submit(e: Env, path: Path, *, county: str | None = None, year: int | None = 
         raise Refused(exc.message, exc.transient) from exc
     try:
         return _record(e, path, stored, county=c.name, year=cy.year, body_code=body_code, source=source, actor=actor,
-                       received_at=received_at, accept=accept, notify=notify, origin=origin)
+                       received_at=received_at, accept=accept, notify=notify, origin=origin, preread=preread)
     except BaseException:
         discard(e.data_dir, stored)  # nothing refers to a copy whose record failed
         raise
@@ -137,7 +139,8 @@ def _active(body: BodyRecord, cy: Cycle) -> None:
 
 
 def _record(e: Env, path: Path, stored: StoredFile, *, county: str, year: int, body_code: str | None, source: str,
-            actor: str, received_at: datetime, accept: bool, notify: bool, origin: str | None = None) -> Submitted:
+            actor: str, received_at: datetime, accept: bool, notify: bool, origin: str | None = None,
+            preread: Preread | None = None) -> Submitted:
     with session_scope(e.factory) as s:
         c = repo.county(s, county)
         cy = repo.cycle(s, c, year)
@@ -153,7 +156,8 @@ def _record(e: Env, path: Path, stored: StoredFile, *, county: str, year: int, b
     file = stored.path(e.data_dir) if stored.kept else Path(path)
     domain_body = roster.by_code(body.code) if body else None
     result = check_file(file, year=cy.year, county=c.name, roster=roster, body=domain_body, settings=e.settings,
-                        history=history)
+                        history=history,
+                        preread=preread if preread is not None and preread.fits(stored.sha256, file) else None)
     if body is None and result.report is not None:
         found = roster.find(result.report.body)  # no body named by the sender: the report says whose it is
         if found is not None:
@@ -161,7 +165,8 @@ def _record(e: Env, path: Path, stored: StoredFile, *, county: str, year: int, b
                 with session_scope(e.factory) as s:
                     _active(repo.body_by_code(s, c, found.code), cy)
             return _record(e, path, stored, county=c.name, year=cy.year, body_code=found.code, source=source,
-                           actor=actor, received_at=received_at, accept=accept, notify=notify, origin=origin)
+                           actor=actor, received_at=received_at, accept=accept, notify=notify, origin=origin,
+                           preread=preread)
     with session_scope(e.factory) as s:
         sub, created = repo.record_submission(s, cy.id, body.id if body else None, stored, result, source,
                                               received_at, actor, verdict="accepted" if accept else None,

@@ -10,7 +10,7 @@ from prefect import task
 from service import inbox, mailbox
 from service.digest import intake_digest
 from service.env import env, now_or
-from service.inbox import Aside, InboxFile, InboxScan
+from service.inbox import Aside, InboxFile, InboxScan, Preread
 from service.mailbox import MailScan
 from service.submission import Brief
 from tasks import artifacts
@@ -23,10 +23,11 @@ def scan_inbox(county_code: str, year: int) -> InboxScan:
 
 @task(name="check-file", task_run_name="check-{label}")
 def process_file(item: InboxFile, county_code: str, year: int, label: str = "file",
-                 as_of: datetime | str | None = None) -> Brief | Aside | None:
+                 as_of: datetime | str | None = None, preread: Preread | None = None) -> Brief | Aside | None:
     """One inbox file taken; a new submission gets its findings page in the UI. An entry set aside
-    or left for later comes back as an Aside; None: it was gone."""
-    done = inbox.take(env(), item, county_code, year, now_or(as_of))
+    or left for later comes back as an Aside; None: it was gone. `preread`: the file read ahead
+    (pass it quoted: Prefect need not walk a parsed document)."""
+    done = inbox.take(env(), item, county_code, year, now_or(as_of), preread=preread)
     if done is None or isinstance(done, Aside):
         return done
     if done.created:

@@ -379,3 +379,76 @@ def test_the_office_report_counts_or_not_by_setting(county, monkeypatch):
         r = compile_cycle.fn("julu", YEAR, allow_missing=True, reason="测试")
         summary = json.loads((Path(r.folder) / "summary.json").read_text(encoding="utf-8"))
         assert sorted(b["code"] for b in summary["bodies"]) == codes
+
+
+def _snapshot():
+    from service.env import env
+
+    with session_scope(env().factory) as s:
+        subs = sorted((x.body.code if x.body else "", x.version, x.verdict, x.original_name, x.sha256, x.errors,
+                       tuple(sorted(f.rule for f in x.findings))) for x in s.scalars(select(Submission)))
+        notices = sorted((n.kind, n.recipient, n.channel, n.status) for n in s.scalars(select(Notice)))
+    return subs, notices
+
+
+def _many_files(tmp: Path) -> list[tuple[str | None, Path]]:
+    """Several bodies, two versions of one (flawed, then fixed: the order decides the versions),
+    a file of no folder's body that is 官亭镇's by its text, and one no body's at all. Made once:
+    a .docx carries its making time, and both runs must see the same bytes."""
+    import random
+
+    def spec(body: str, flaw: bool = False) -> ReportSpec:
+        t3 = balanced_table3(random.Random(len(body)), 10)
+        if flaw:
+            t3["new"][-1] += 3
+        return ReportSpec(body=body, table3=t3)
+
+    tmp.mkdir(exist_ok=True)
+    files: list[tuple[str | None, Path]] = []
+    for code, body in (("wanghuzhai", "巨鹿县王虎寨镇人民政府"), ("julu", "巨鹿县巨鹿镇人民政府"),
+                       ("dicun", "巨鹿县堤村乡人民政府"), ("xiaolvzhai", "巨鹿县小吕寨镇人民政府")):
+        files.append((code, write_docx(spec(body), tmp / f"{code}.docx")))
+    files.append(("guanting", write_docx(spec("巨鹿县官亭镇人民政府", flaw=True), tmp / "a-初稿.docx")))
+    files.append(("guanting", write_txt(spec("巨鹿县官亭镇人民政府"), tmp / "b-修改.txt")))
+    files.append((None, write_txt(spec("巨鹿县官亭镇人民政府", flaw=True), tmp / "c-官亭镇再报.txt")))
+    files.append((None, write_txt(spec("巨鹿县某某乡人民政府"), tmp / "d-不明.txt")))
+    files.append(("julu", write_txt(spec("巨鹿县巨鹿镇人民政府", flaw=True), tmp / "e-巨鹿镇.txt")))
+    return files
+
+
+def test_intake_on_every_core_records_what_one_file_at_a_time_does(county, tmp_path, monkeypatch, http_receiver,
+                                                                   caplog):
+    """The files are read on two processes, checked and recorded in the inbox's order: the same
+    versions, verdicts, findings (similarity to reports recorded before it, too) and notices."""
+    from db import migrate, repo
+    from nianbao.bodies import load_roster
+    from nianbao.settings import get_settings
+    from notifications.urls import url_problem
+    from service.env import env
+
+    files = _many_files(tmp_path / "files")
+    snaps = []
+    for n, (data, jobs) in enumerate(((county, 1), (tmp_path / "data2", 2))):
+        monkeypatch.setenv("NIANBAO_JOBS", str(jobs))
+        if n:  # a second county database, the same roster and files
+            monkeypatch.setenv("NIANBAO_DATA_DIR", str(data))
+        get_settings.cache_clear()
+        if n:
+            migrate.upgrade(get_settings().db_url())
+            with session_scope(env().factory) as s:
+                repo.import_roster(s, load_roster(tmp_path / "roster.yaml", url_problem=url_problem), "test")
+        run(open_cycle, deadline=DEADLINE, as_of=KICKOFF)
+        for code, src in files:
+            _drop(data, code, src)
+        caplog.clear()
+        r = run(intake, as_of=FIRST)
+        assert len(r.new) == len(files)
+        assert (f"{len(files)} 个文件已在 2 个进程上并行读取" in caplog.text) == (jobs == 2)
+        snaps.append(_snapshot())
+    for one, every in zip(*snaps, strict=True):  # submissions, then notices
+        assert [x for x in one if x not in every] == [x for x in every if x not in one]
+        assert one == every
+    guanting = [(name, v, verdict) for code, v, verdict, name, *_ in snaps[1][0] if code == "guanting"]
+    # the inbox's order (its own folder's files after the unassigned ones), whatever was read first
+    assert sorted(guanting, key=lambda g: g[1]) == [("c-官亭镇再报.txt", 1, "rejected"), ("a-初稿.docx", 2, "rejected"),
+                                                    ("b-修改.txt", 3, "accepted")]

@@ -55,3 +55,29 @@ def test_nianbao_check_dir_with_jobs_prints_the_same_json(folder):
         return json.loads(r.stdout)
 
     assert run("--jobs", "2") == run("--jobs", "1")
+
+
+def test_read_ahead_reads_each_file_in_order_as_one_read_would(folder, tmp_path):
+    """What intake uses: each file read on another process, yielded in order with the hash of
+    the bytes read; a file gone meanwhile is left to the caller (None), never mistaken."""
+    import hashlib
+    import shutil
+
+    from nianbao.check import check_file, read_ahead
+
+    files = sorted(folder.iterdir())
+    gone = tmp_path / "gone.txt"
+    shutil.copy(files[1], gone)
+    paths = [*files[:5], gone, *files[5:]]
+    ahead = read_ahead(paths, jobs=2)
+    first = next(ahead)
+    gone.unlink()  # while the others are being read: some read already, or not yet
+    pre = [first, *ahead]
+    assert len(pre) == len(paths)
+    for p, r in zip(paths, pre, strict=True):
+        if p == gone:
+            continue
+        assert r is not None and r.fits(hashlib.sha256(p.read_bytes()).hexdigest(), p)
+        assert not r.fits(hashlib.sha256(b"other").hexdigest(), p) and not r.fits(r.sha256, p.with_suffix(".rtf"))
+        assert check_file(p, year=2024, preread=r).to_json() == check_file(p, year=2024).to_json()
+    assert [r for r in read_ahead(files[:7], jobs=2)] == [None] * 7  # too few to start processes for
