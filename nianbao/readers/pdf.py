@@ -24,7 +24,7 @@ import zlib
 from pathlib import Path
 
 from nianbao.document import Document, Source, Table
-from nianbao.readers import Limits, ReadError, num
+from nianbao.readers import Limits, ReadError, num, pdfium
 from nianbao.readers.boxes import data_runs, figure_row
 from nianbao.readers.lines import LAYOUT, Line, assemble, is_page_number
 
@@ -108,7 +108,7 @@ def _read_pdf(path: Path, limits: Limits) -> Document:
             raise ReadError("file.too_large", f"PDF 共 {n_pages} 页，超过上限 {limits.max_pages} 页。请只提交年度报告本身。",
                             pages=n_pages, limit=limits.max_pages)
         try:
-            lines, tables, chars, images = _extract(pdf)
+            lines, tables, chars, images = _extract(pdf, pdfium.page_objects(path, pdf))
         except ReadError:
             raise
         except Exception as exc:
@@ -330,12 +330,16 @@ def _rl_size(data: bytes) -> int:
     return size
 
 
-def _extract(pdf):
+def _extract(pdf, objects=None):
+    """The pages' lines and tables; `objects`, per page, what pdfium found on it (pdfium.page_objects),
+    else pdfminer lays each page out."""
     lines: list[tuple[int, float, Line]] = []
     tables: list[tuple[int, float, Table]] = []  # page, top, table
     n_chars = 0
     n_images = 0
     for pno, page in enumerate(pdf.pages, 1):
+        if objects is not None:
+            page._objects = objects[pno - 1]  # pdfplumber's cache of the page's objects: no layout runs
         n_chars += len(page.chars)
         n_images += len(page.images)
         if not page.chars:
