@@ -302,6 +302,7 @@ def _jsonable(v: Any) -> Any:
 
 def history_for(session: Session, cy: Cycle, body: BodyRecord | None, received_at: datetime):
     from nianbao.rules import History
+    from nianbao.rules.history import Texts
 
     h = History(received_at=received_at, deadline=cy.deadline)
     if body is None:
@@ -315,10 +316,13 @@ def history_for(session: Session, cy: Cycle, body: BodyRecord | None, received_a
     newest = (select(Submission.body_id, func.max(Submission.version).label("v"))
               .where(Submission.cycle_id == cy.id, Submission.body_id.is_not(None), Submission.body_id != body.id)
               .group_by(Submission.body_id).subquery())
-    rows = session.execute(select(BodyRecord.name, Submission.report).join(Submission, Submission.body_id == BodyRecord.id)
+    # only the texts compared (similarity.other_body), not whole reports: this runs for every file
+    keys = ("1", "5")
+    texts = [Submission.report["sections"][k].as_string() for k in keys]
+    rows = session.execute(select(BodyRecord.name, *texts).join(Submission, Submission.body_id == BodyRecord.id)
                            .join(newest, (newest.c.body_id == Submission.body_id) & (newest.c.v == Submission.version))
                            .where(Submission.cycle_id == cy.id, Submission.report.is_not(None)))
-    h.others = {name: Report.from_json(report) for name, report in rows}
+    h.others = {name: Texts({k: t or "" for k, t in zip(keys, found, strict=True)}) for name, *found in rows}
     h.accepted_before = (session.scalar(select(func.count()).select_from(Submission).where(
         Submission.cycle_id == cy.id, Submission.body_id == body.id, Submission.verdict == "accepted")) or 0) > 0
     return h
@@ -334,24 +338,38 @@ def last_notice(session: Session, cy: Cycle, body: BodyRecord | None) -> Notice 
 
 
 def status(session: Session, cy: Cycle) -> dict[str, Any]:
-    """The cycle's status: one line per active body (verdict null where nothing was received)."""
+    """The cycle's status: one line per active body (verdict null where nothing was received).
+
+    One query whatever the number of bodies (benchmarks/status.py counts them): each body's
+    count and latest version from one grouped subquery, its last notice from a window over the
+    cycle's notices. Only the columns shown are read (not the report JSON)."""
     c = session.get_one(County, cy.county_id)
-    out_bodies = []
-    for b in bodies(session, c, active_only=True):
-        last = latest(session, cy, b)
-        n = session.scalar(select(func.count()).select_from(Submission).where(
-            Submission.cycle_id == cy.id, Submission.body_id == b.id))
-        notice = last_notice(session, cy, b)
-        out_bodies.append({
-            "code": b.code,
-            "name": b.name,
-            "versions": n,
-            "verdict": last.verdict if last else None,
-            "errors": last.errors if last else 0,
-            "warnings": last.warnings if last else 0,
-            "last_notice": ({"kind": notice.kind, "status": notice.status,
-                             "at": (notice.sent_at or notice.created_at).isoformat()} if notice else None),
-        })
+    per_body = (select(Submission.body_id, func.count().label("n"), func.max(Submission.version).label("v"))
+                .where(Submission.cycle_id == cy.id, Submission.body_id.is_not(None))
+                .group_by(Submission.body_id).subquery())
+    ranked = (select(Notice.body_id, Notice.kind, Notice.status, Notice.sent_at, Notice.created_at,
+                     func.row_number().over(partition_by=Notice.body_id,
+                                            order_by=(Notice.created_at.desc(), Notice.id.desc())).label("rank"))
+              .where(Notice.cycle_id == cy.id, Notice.body_id.is_not(None)).subquery())
+    rows = session.execute(
+        select(BodyRecord.code, BodyRecord.name, per_body.c.n, Submission.verdict, Submission.errors,
+               Submission.warnings, ranked.c.kind, ranked.c.status, ranked.c.sent_at, ranked.c.created_at)
+        .outerjoin(per_body, per_body.c.body_id == BodyRecord.id)
+        .outerjoin(Submission, (Submission.cycle_id == cy.id) & (Submission.body_id == BodyRecord.id)
+                   & (Submission.version == per_body.c.v))
+        .outerjoin(ranked, (ranked.c.body_id == BodyRecord.id) & (ranked.c.rank == 1))
+        .where(BodyRecord.county_id == c.id, BodyRecord.active.is_(True))
+        .order_by(BodyRecord.id))
+    out_bodies = [{
+        "code": r.code,
+        "name": r.name,
+        "versions": r.n or 0,
+        "verdict": r.verdict,
+        "errors": r.errors or 0,
+        "warnings": r.warnings or 0,
+        "last_notice": ({"kind": r.kind, "status": r.status, "at": (r.sent_at or r.created_at).isoformat()}
+                        if r.kind is not None else None),
+    } for r in rows]
     return {"cycle": {"county": c.name, "year": cy.year, "deadline": cy.deadline.isoformat(), "state": cy.state},
             "bodies": out_bodies}
 

@@ -31,6 +31,7 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -201,13 +202,10 @@ class _Cluster:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[PgServer]:
-    """A PostgreSQL server of our own for the session (trust auth, superuser ``postgres``).
-
-    Never skips: tests using it are meant to run on real PostgreSQL, so a missing install is an
-    error naming the package to install.
-    """
+@contextmanager
+def running_server() -> Iterator[PgServer]:
+    """A throwaway server (initdb + start), stopped and removed on exit; for the session's
+    fixture and for code outside pytest (benchmarks/status.py). Raises when not installed."""
     cluster = _Cluster(find_bindir())
     try:
         cluster.initdb()
@@ -218,6 +216,17 @@ def pg_server() -> Iterator[PgServer]:
     finally:
         cluster.stop()
         cluster.remove()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """A PostgreSQL server of our own for the session (trust auth, superuser ``postgres``).
+
+    Never skips: tests using it are meant to run on real PostgreSQL, so a missing install is an
+    error naming the package to install.
+    """
+    with running_server() as server:
+        yield server
 
 
 # depends_on makes the noproc fixture take host/port/user/... from pg_server at fixture time
