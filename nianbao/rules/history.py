@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from nianbao.model import Finding, Location, Report
@@ -14,10 +15,17 @@ from nianbao.rules.registry import Context, finding, rule
 from nianbao.template import T2_DOC_WIDTH, T2_IN_FORCE, TABLE3_COLUMNS, blank_row, flat
 
 
+@dataclass(frozen=True)
+class Texts:
+    """What is compared of another body's report: its parts' texts (loaded alone: a county's
+    every report, whole, for each file checked would cost more than the check)."""
+    sections: dict[str, str]
+
+
 @dataclass
 class History:
     previous: Report | None = None  # this body's accepted report for the year before
-    others: dict[str, Report] = field(default_factory=dict)  # other bodies' reports this cycle, by name
+    others: dict[str, Report | Texts] = field(default_factory=dict)  # other bodies' reports this cycle, by name
     received_at: datetime | None = None
     deadline: date | None = None
     accepted_before: bool = False  # an earlier version of this cycle was accepted
@@ -72,12 +80,18 @@ def crossyear_valid_docs(ctx: Context) -> Iterator[Finding]:
 
 def similarity(a: str, b: str, n: int = 4) -> float:
     """Share of character n-grams of the shorter text found in the other (0…1)."""
-    a, b = flat(a), flat(b)
-    if len(a) < n or len(b) < n:
+    ga, gb = _grams(a, n), _grams(b, n)
+    if not ga or not gb:
         return 0.0
-    ga = {a[i: i + n] for i in range(len(a) - n + 1)}
-    gb = {b[i: i + n] for i in range(len(b) - n + 1)}
     return len(ga & gb) / min(len(ga), len(gb))
+
+
+@lru_cache(maxsize=4096)
+def _grams(text: str, n: int) -> frozenset[str]:
+    """A text's n-grams, kept for the next file: each of a county's reports is compared with
+    every later one (bounded: a few thousand texts of a few thousand grams)."""
+    t = flat(text)
+    return frozenset(t[i: i + n] for i in range(len(t) - n + 1)) if len(t) >= n else frozenset()
 
 
 @rule("similarity.previous_year", "warning", needs="history")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 
 from nianbao.bodies import canonical
 from nianbao.gazetteer import county_ending_at
@@ -202,14 +203,26 @@ def identity_self_reference(ctx: Context) -> Iterator[Finding]:
     if ctx.roster and ctx.body_kind == "township":
         me = ctx.roster.find(name)
         others = [b for b in ctx.roster.bodies if b != me and b.kind == "township"]
+        shorts = tuple(canonical(b.name, ctx.roster.county) for b in others)
+        anyone = _subject_of_work(shorts) if shorts else None
         for section, para in ctx.ev.all_paragraphs():
             if section not in ("1", "5"):
                 continue
             text = para.flat
-            for b in others:
-                short = canonical(b.name, ctx.roster.county)
-                if re.search(re.escape(short) + r"(人民政府|党委|政府)?(认真|积极|始终|坚持|严格|进一步|全面)", text):
+            if anyone is None or not anyone.search(text):
+                continue  # no township of the roster at all: one search, not one per township
+            for short in shorts:
+                if re.search(re.escape(short) + _WORK, text):
                     yield finding("identity.self_reference",
                                   f"“{name}”的报告中把“{short}”写成了工作主体，疑似套用了其他乡镇的报告。",
                                   para_location(section, para), body=name, other=short)
                     return
+
+
+_WORK = r"(人民政府|党委|政府)?(认真|积极|始终|坚持|严格|进一步|全面)"
+
+
+@lru_cache(maxsize=8)
+def _subject_of_work(shorts: tuple[str, ...]) -> re.Pattern[str]:
+    """Any of these names as the subject of work (a city's roster: hundreds of townships)."""
+    return re.compile("(?:" + "|".join(map(re.escape, shorts)) + ")" + _WORK)
