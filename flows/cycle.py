@@ -31,7 +31,7 @@ from tasks.cycle import (
     queue_kickoff,
     record_cycle,
 )
-from tasks.inbox import poll_mailbox, process_file, queue_office_digest, scan_inbox
+from tasks.inbox import TASK_RUNS, poll_mailbox, process_files, queue_office_digest, scan_inbox
 from tasks.notify import deliver
 
 
@@ -118,18 +118,24 @@ def intake(county: str, year: int, as_of: datetime | None = None) -> IntakeRun:
         aside += scan.aside
         bar = artifacts.progress_start(artifacts.key("intake", county, year), f"收件 {len(scan.files)} 个文件")
         # read on every core while each file is checked and recorded in turn, in the inbox's order:
-        # versions, duplicates and comparisons with other reports are a sequential run's
+        # versions, duplicates and comparisons with other reports are a sequential run's. A few
+        # files a task run, so that a big intake makes at most TASK_RUNS of them
+        n = len(scan.files)
+        size = max(1, -(-n // TASK_RUNS))
         ahead_read = 0
-        with closing(read_ahead(env(), scan.files)) as ahead:  # the readers stop with the loop
-            for i, (f, pre) in enumerate(zip(scan.files, ahead, strict=True), 1):
-                ahead_read += pre is not None
-                done = process_file(f, county, year, label=f"{f.code or 'unassigned'}-{i}", as_of=as_of,
-                                    preread=quote(pre))
-                if isinstance(done, Aside):
-                    aside.append(done)
-                elif done is not None:
-                    results.append(done)
-                artifacts.progress(bar, 100.0 * i / len(scan.files))
+        with closing(read_ahead(env(), scan.files, window=2 * size)) as ahead:  # the readers stop with the loop
+            for start in range(0, n, size):
+                chunk = scan.files[start:start + size]
+                pre = [next(ahead) for _ in chunk]
+                ahead_read += sum(p is not None for p in pre)
+                label = (f"{chunk[0].code or 'unassigned'}-{start + 1}" if len(chunk) == 1
+                         else f"{start + 1}-{start + len(chunk)}")
+                for done in process_files(chunk, county, year, label=label, as_of=as_of, prereads=quote(pre)):
+                    if isinstance(done, Aside):
+                        aside.append(done)
+                    elif done is not None:
+                        results.append(done)
+                artifacts.progress(bar, 100.0 * (start + len(chunk)) / n)
         if ahead_read:
             log.info("%d 个文件已在 %d 个进程上并行读取", ahead_read, default_jobs(env().settings))
         mail = poll_mailbox(county, year, as_of) if env().settings.imap_host else None

@@ -29,10 +29,18 @@ class Result:
     parsed: Parsed | None = None
     path: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    head: dict[str, Any] | None = None  # body, year, template of a light result (its parsed document let go)
 
     @property
     def report(self) -> Report | None:
         return self.parsed.report if self.parsed else None
+
+    def light(self) -> Result:
+        """This result without its parsed document (a batch of thousands holds only verdicts
+        and findings): what `to_json` says is kept."""
+        r = self.report
+        head = {"body": r.body, "year": r.year, "template": r.template} if r else self.head
+        return Result(self.verdict, self.findings, None, self.path, self.extra, head)
 
     @property
     def errors(self) -> list[Finding]:
@@ -44,11 +52,12 @@ class Result:
 
     def to_json(self) -> dict[str, Any]:
         r = self.report
+        head = {"body": r.body, "year": r.year, "template": r.template} if r else (self.head or {})
         return {
             "verdict": self.verdict,
-            "body": r.body if r else None,
-            "year": r.year if r else None,
-            "template": r.template if r else None,
+            "body": head.get("body"),
+            "year": head.get("year"),
+            "template": head.get("template"),
             "findings": [f.to_json() for f in self.findings],
         }
 
@@ -159,9 +168,11 @@ def default_jobs(settings: Settings | None = None) -> int:
 
 
 def check_files(paths: Sequence[str | Path], *, jobs: int | None = None,
-                progress: Callable[[int], None] | None = None, **kwargs: Any) -> list[Result]:
+                progress: Callable[[int], None] | None = None, light: bool = False, **kwargs: Any) -> list[Result]:
     """check_file on each path, on `jobs` processes (default: every core), results in the order
-    of `paths` and equal to a sequential run's; `progress(n)` after each n files done. The reads
+    of `paths` and equal to a sequential run's; `progress(n)` after each n files done. `light`:
+    results without their parsed documents (`Result.light`), made so in the worker — a batch of
+    20,000 neither holds nor ships 20,000 documents. The reads
     already run in child processes, but the normaliser and the rules are Python, so threads would
     share one core: the work goes to processes, in small chunks (a few per worker, so one slow
     file does not hold the others back)."""
@@ -169,7 +180,8 @@ def check_files(paths: Sequence[str | Path], *, jobs: int | None = None,
     if jobs <= 1:
         out = []
         for p in paths:
-            out.append(check_file(p, **kwargs))
+            r = check_file(p, **kwargs)
+            out.append(r.light() if light else r)
             if progress:
                 progress(1)
         return out
@@ -182,7 +194,7 @@ def check_files(paths: Sequence[str | Path], *, jobs: int | None = None,
     results: dict[str, Result] = {}
     # spawn, not fork: the caller may hold threads (Prefect's) and the readers' helper process
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(_check_chunk, chunk, kwargs): chunk for chunk in chunks}
+        futures = {pool.submit(_check_chunk, chunk, kwargs, light): chunk for chunk in chunks}
         for future in as_completed(futures):
             chunk = futures[future]
             try:
@@ -191,6 +203,7 @@ def check_files(paths: Sequence[str | Path], *, jobs: int | None = None,
                 log.warning("a check worker failed; its %d files are checked in this process", len(chunk),
                             exc_info=True)
                 done = [check_file(p, **kwargs) for p in chunk]
+                done = [r.light() for r in done] if light else done
             for p, r in zip(chunk, done, strict=True):
                 results[str(p)] = r
             if progress:
@@ -198,8 +211,9 @@ def check_files(paths: Sequence[str | Path], *, jobs: int | None = None,
     return [results[str(p)] for p in paths]
 
 
-def _check_chunk(paths: list[str | Path], kwargs: dict[str, Any]) -> list[Result]:
-    return [check_file(p, **kwargs) for p in paths]
+def _check_chunk(paths: list[str | Path], kwargs: dict[str, Any], light: bool = False) -> list[Result]:
+    done = [check_file(p, **kwargs) for p in paths]
+    return [r.light() for r in done] if light else done
 
 
 def check_parsed(parsed: Parsed, **kwargs: Any) -> Result:
@@ -210,14 +224,15 @@ def check_parsed(parsed: Parsed, **kwargs: Any) -> Result:
 
 
 def read_ahead(paths: Sequence[str | Path], *, jobs: int | None = None, settings: Settings | None = None,
-               least: int = 8) -> Iterator[Preread | None]:
+               least: int = 8, window: int = 0) -> Iterator[Preread | None]:
     """Each path read (and normalised) on `jobs` processes, yielded in the order of `paths` while
     the next ones are read: the caller checks and records one file after another, in order — so
     whatever depends on what was recorded before (versions, similarity to other bodies' reports)
     is what a sequential run gives — and only the reading, nearly all of the time, is spread.
     None for a path that could not be read ahead (gone, changed while read, a worker that died):
     the caller reads it itself. Fewer than `least` paths, or one job: all None, nothing started
-    (a pool costs a second or two to start)."""
+    (a pool costs a second or two to start). `window`: how many the caller takes at once (a
+    batch): that many more are read ahead, so the workers go on while it records a batch."""
     settings = settings or get_settings()
     jobs = min(jobs or default_jobs(settings), len(paths))
     if jobs <= 1 or len(paths) < least:
@@ -227,7 +242,7 @@ def read_ahead(paths: Sequence[str | Path], *, jobs: int | None = None, settings
     from collections import deque
     from concurrent.futures import ProcessPoolExecutor
 
-    window = jobs * 3  # reads in flight: enough to keep every worker busy, few parsed documents held
+    window = jobs * 3 + window  # reads in flight: every worker busy, few parsed documents held
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         pending: deque[Any] = deque()
         queued = iter(paths)

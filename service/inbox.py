@@ -289,7 +289,8 @@ def prune_quarantine(e: Env, now: float | None = None) -> int:
     return gone
 
 
-def read_ahead(e: Env, files: list[InboxFile]) -> Iterator[Preread | None]:
+def read_ahead(e: Env, files: list[InboxFile], window: int = 0) -> Iterator[Preread | None]:
     """The scan's files read on every core (NIANBAO_JOBS), one result per file in its order, for
     `take` one after another (see `nianbao.check.read_ahead`)."""
-    return check.read_ahead([f.path for f in files], jobs=check.default_jobs(e.settings), settings=e.settings)
+    return check.read_ahead([f.path for f in files], jobs=check.default_jobs(e.settings), settings=e.settings,
+                            window=window)

@@ -21,13 +21,27 @@ def scan_inbox(county_code: str, year: int) -> InboxScan:
     return inbox.scan(env(), county_code, year)
 
 
-@task(name="check-file", task_run_name="check-{label}")
-def process_file(item: InboxFile, county_code: str, year: int, label: str = "file",
-                 as_of: datetime | str | None = None, preread: Preread | None = None) -> Brief | Aside | None:
-    """One inbox file taken; a new submission gets its findings page in the UI. An entry set aside
-    or left for later comes back as an Aside; None: it was gone. `preread`: the file read ahead
-    (pass it quoted: Prefect need not walk a parsed document)."""
-    done = inbox.take(env(), item, county_code, year, now_or(as_of), preread=preread)
+# the check task runs of one intake, at most: each costs ~0.1 s of orchestration (its states,
+# its tags' concurrency slots) and the server records only ~30–40 a second
+TASK_RUNS = 40
+
+
+@task(name="check-files", task_run_name="check-{label}")
+def process_files(items: list[InboxFile], county_code: str, year: int, label: str = "files",
+                  as_of: datetime | str | None = None,
+                  prereads: list[Preread | None] | None = None) -> list[Brief | Aside | None]:
+    """Inbox files taken one after another; each new submission gets its findings page in the
+    UI. Per file: a Brief, an Aside (set aside or left for later) or None (it was gone).
+    `prereads`: the files read ahead, in their order (pass them quoted: Prefect need not walk
+    parsed documents)."""
+    received_at = now_or(as_of)
+    return [_take(item, county_code, year, received_at, pre)
+            for item, pre in zip(items, prereads or [None] * len(items), strict=True)]
+
+
+def _take(item: InboxFile, county_code: str, year: int, received_at: datetime,
+          preread: Preread | None) -> Brief | Aside | None:
+    done = inbox.take(env(), item, county_code, year, received_at, preread=preread)
     if done is None or isinstance(done, Aside):
         return done
     if done.created:
