@@ -129,7 +129,7 @@ def _check_dir(folder: Path, year: int, county: str | None, ros: Roster | None, 
         task = progress.add_task("检查中", total=len(files))
         # a handful of files are quicker in this process than with workers to start
         results = check_files(files, jobs=jobs if jobs or len(files) >= 16 else 1, year=year, county=county,
-                              roster=ros, body=who, progress=lambda n: progress.advance(task, n))
+                              roster=ros, body=who, progress=lambda n: progress.advance(task, n), light=True)
     if as_json:
         _dump([{"file": r.path, **r.to_json()} for r in results])
     else:
@@ -139,7 +139,7 @@ def _check_dir(folder: Path, year: int, county: str | None, ros: Roster | None, 
         for r in results:
             verdict = verdict_markup(r.verdict)
             main = "、".join(dict.fromkeys(f.rule for f in r.errors or r.warnings))
-            table.add_row(safe(Path(r.path).relative_to(folder)), safe((r.report.body if r.report else "—") or "—"), verdict,
+            table.add_row(safe(Path(r.path).relative_to(folder)), safe(r.to_json()["body"] or "—"), verdict,
                           str(len(r.errors)), str(len(r.warnings)), safe(main))
         out.print(table)
         accepted = sum(r.verdict == "accepted" for r in results)

@@ -40,6 +40,8 @@ def test_all_cores_give_what_one_gives_in_the_same_order(folder):
     assert [r.path for r in many] == [str(f) for f in files]
     assert _json(many) == _json(one)
     assert sum(seen) == len(files)
+    light = check_files(files, jobs=2, year=2024, light=True)  # a big batch's: no parsed documents held
+    assert _json(light) == _json(one) and all(r.parsed is None for r in light)
     verdicts = {r.verdict for r in one}
     assert verdicts == {"accepted", "rejected"}
     by_name = {r.path.rsplit("/", 1)[1]: r for r in many}
