@@ -202,9 +202,10 @@ def identity_self_reference(ctx: Context) -> Iterator[Finding]:
                 return
     if ctx.roster and ctx.body_kind == "township":
         me = ctx.roster.find(name)
-        others = [b for b in ctx.roster.bodies if b != me and b.kind == "township"]
-        shorts = tuple(canonical(b.name, ctx.roster.county) for b in others)
-        anyone = _subject_of_work(shorts) if shorts else None
+        townships = tuple(canonical(b.name, ctx.roster.county) for b in ctx.roster.bodies if b.kind == "township")
+        shorts = [canonical(b.name, ctx.roster.county) for b in ctx.roster.bodies if b != me and b.kind == "township"]
+        # one pattern for the whole roster (itself included: the same for every report, compiled once)
+        anyone = _subject_of_work(townships) if shorts else None
         for section, para in ctx.ev.all_paragraphs():
             if section not in ("1", "5"):
                 continue
