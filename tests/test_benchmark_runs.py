@@ -16,7 +16,7 @@ def test_benchmark_prints_figures_for_every_format():
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     rows = {r["format"] for r in data["rows"] if r["label"] == "generated"}
-    assert rows == {"txt", "docx", "pdf"}
+    assert rows == {"txt", "docx", "pdf", "doc"}
     for r in data["rows"]:
         assert r["floor_ms"] > 0 and r["parse_check_ms"] > 0 and r["ratio"] > 0
         assert r["verdicts"].get("rejected", 0) == 0 or r["label"] != "generated"
