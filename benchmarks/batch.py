@@ -24,7 +24,7 @@ fork server and its short-lived read children (nianbao/readers/isolated.py), Lib
 fork server and its children once per process, so an upper bound); "tree peak PSS" the same with
 proportional set sizes (shared pages split). Per process the peak is the kernel's high-water mark
 (VmHWM) for the long-lived ones and the largest sample for the read children (most live < 0.2 s,
-so theirs is a floor). The parent's peak is getrusage's; it holds every (light) Result check_files returns.
+so theirs is a floor). The parent's peak is its VmHWM; it holds every (light) Result check_files returns.
 
 --profile K: afterwards, cProfile of a sequential run (jobs=1, reads in this process, not
 isolated, so the readers show) of K of the files, top functions by own time. This prints
@@ -328,7 +328,9 @@ def run(n: int, jobs: int, pool: int, doc_every: int, seed: int, interval: float
 
         sampler = Sampler(interval)
         sampler.start()
-        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        # VmHWM, not getrusage: Linux carries ru_maxrss over an exec, so a run started from a big
+        # process (pytest) would report that process's peak as its own
+        rss_before = _vmhwm_kb(os.getpid()) or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         t0 = time.perf_counter()
         results = check_files(paths, jobs=jobs, year=YEAR, county=COUNTY, light=True)
         check_s = time.perf_counter() - t0
@@ -347,7 +349,7 @@ def run(n: int, jobs: int, pool: int, doc_every: int, seed: int, interval: float
             for f in r.errors:
                 if f.rule.startswith("file."):
                     unread[f.rule] += 1
-        parent_peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        parent_peak_kb = _vmhwm_kb(os.getpid()) or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         child_peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         del results
         prof = profile(paths[::max(1, len(paths) // profile_n)][:profile_n]) if profile_n else None
