@@ -49,6 +49,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nianbao.readers.isolated import peak_kb
+
 YEAR = 2024
 COUNTY = "巨鹿县"
 TARGET_S = 600.0
@@ -226,7 +228,7 @@ class Sampler:
             proc = self.procs.get(p.pid)
             if proc is None:
                 proc = self.procs[p.pid] = Proc(p.pid, "parent" if p.pid == me.pid else self._role(p, ppid), ppid)
-            hwm = _vmhwm_kb(p.pid)
+            hwm = peak_kb(p.pid)
             proc.peak_kb = max(proc.peak_kb, hwm or 0, rss // 1024)
             if self.pss_ok:
                 try:
@@ -244,17 +246,6 @@ class Sampler:
         self.tree_pss_peak = max(self.tree_pss_peak, total_pss)
         for role, v in by_role.items():
             self.role_peak[role] = max(self.role_peak[role], v)
-
-
-def _vmhwm_kb(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return None
 
 
 # ---- profile ------------------------------------------------------------------------------------
@@ -330,7 +321,7 @@ def run(n: int, jobs: int, pool: int, doc_every: int, seed: int, interval: float
         sampler.start()
         # VmHWM, not getrusage: Linux carries ru_maxrss over an exec, so a run started from a big
         # process (pytest) would report that process's peak as its own
-        rss_before = _vmhwm_kb(os.getpid()) or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        rss_before = peak_kb(os.getpid()) or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         t0 = time.perf_counter()
         results = check_files(paths, jobs=jobs, year=YEAR, county=COUNTY, light=True)
         check_s = time.perf_counter() - t0
@@ -349,7 +340,7 @@ def run(n: int, jobs: int, pool: int, doc_every: int, seed: int, interval: float
             for f in r.errors:
                 if f.rule.startswith("file."):
                     unread[f.rule] += 1
-        parent_peak_kb = _vmhwm_kb(os.getpid()) or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        parent_peak_kb = peak_kb(os.getpid()) or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         child_peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         del results
         prof = profile(paths[::max(1, len(paths) // profile_n)][:profile_n]) if profile_n else None

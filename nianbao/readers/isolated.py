@@ -191,7 +191,7 @@ def _exchange(fd: int, server: _Server, limits: Limits, seconds: float, start: f
             _last.stats = ReadStats(reason, elapsed, None, pid)
             raise too_complex(reason, limits, seconds) from None
     except _Timeout:
-        peak = _peak_kb(pid)
+        peak = peak_kb(pid)
         _kill(pid)
         _last.stats = ReadStats("time", time.monotonic() - start, peak, pid)
         raise too_complex("time", limits, seconds) from None
@@ -222,7 +222,8 @@ def _kill(pid: int | None) -> None:
             continue
 
 
-def _peak_kb(pid: int | None) -> int | None:
+def peak_kb(pid: int | None) -> int | None:
+    """A process's peak resident memory (VmHWM), in KiB; None once it is gone."""
     try:
         with open(f"/proc/{pid}/status") as fh:
             for line in fh:
