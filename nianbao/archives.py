@@ -88,12 +88,7 @@ def unpack_zip(data: bytes, wanted: tuple[str, ...], limits: ZipLimits | None = 
             if content is None:
                 out.problems.append(f"{label}中的《{name}》{why}，未解压。")
                 continue
-            if ext in ARCHIVES:
-                inner = unpack(content, ext, wanted, limits, f"{label}中的《{name}》", _depth + 1, budget)
-                out.files += inner.files
-                out.problems += inner.problems
-            else:
-                out.files.append((name, content))
+            _take(out, name, ext, content, wanted, limits, label, _depth, budget)
     return out
 
 
@@ -125,6 +120,17 @@ def unpack(data: bytes, ext: str, wanted: tuple[str, ...], limits: ZipLimits | N
     if ext.lower() == ".7z":
         return unpack_7z(data, wanted, limits, label, _depth, _budget)
     return unpack_zip(data, wanted, limits, label, _depth, _budget)
+
+
+def _take(out: Unpacked, name: str, ext: str, content: bytes, wanted: tuple[str, ...], limits: ZipLimits,
+          label: str, depth: int, budget: list[int]) -> None:
+    """One member unpacked from a zip or a 7z: a file kept, or an archive opened one level down."""
+    if ext in ARCHIVES:
+        inner = unpack(content, ext, wanted, limits, f"{label}中的《{name}》", depth + 1, budget)
+        out.files += inner.files
+        out.problems += inner.problems
+    else:
+        out.files.append((name, content))
 
 
 class _Refused(Exception):
@@ -254,11 +260,5 @@ def unpack_7z(data: bytes, wanted: tuple[str, ...], limits: ZipLimits | None = N
     for key, member in sink.members:
         name = _name_7z(keys.get(key, key))
         ext = PurePosixPath(name.lower()).suffix
-        content = member.buf.getvalue()
-        if ext in ARCHIVES:
-            inner = unpack(content, ext, wanted, limits, f"{label}中的《{name}》", _depth + 1, budget)
-            out.files += inner.files
-            out.problems += inner.problems
-        else:
-            out.files.append((name, content))
+        _take(out, name, ext, member.buf.getvalue(), wanted, limits, label, _depth, budget)
     return out
