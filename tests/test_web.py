@@ -11,7 +11,7 @@ import json
 import logging
 import time
 import zipfile
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -25,9 +25,12 @@ from db.session import session_scope
 from nianbao.bodies import load_roster
 from nianbao.corpus import good_report
 from nianbao.generate import write_docx
+from nianbao.rules.history import local_date
 from tests.conftest import ROSTER
 
-YEAR = date.today().year - 1
+# the county's date (its pages count days there), not this machine's: they differ 16:00–24:00 UTC
+TODAY = local_date(datetime.now(UTC), "Asia/Shanghai")
+YEAR = TODAY.year - 1
 
 
 def _spec(flaw: bool = False, body: str | None = None):
@@ -63,8 +66,8 @@ def site(tmp_path, monkeypatch):
     e = make_env()
     with session_scope(e.factory) as s:
         repo.import_roster(s, load_roster(ROSTER), "test")
-        repo.open_cycle(s, repo.county(s), YEAR, date.today() + timedelta(days=28), [14, 7, 3, 1, 0], "test",
-                        today=date.today())
+        repo.open_cycle(s, repo.county(s), YEAR, TODAY + timedelta(days=28), [14, 7, 3, 1, 0], "test",
+                        today=TODAY)
     from web.app import create_app
 
     with TestClient(create_app(e), follow_redirects=False) as client:

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import zipfile
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -25,7 +25,7 @@ from db.session import session_scope
 from nianbao.bodies import load_roster
 from tests.conftest import ROOT, ROSTER
 from tests.loopback import HOST, free_port
-from tests.test_web import YEAR, report, versions
+from tests.test_web import TODAY, YEAR, report, versions
 
 ARTIFACTS = Path(os.environ.get("NIANBAO_TEST_ARTIFACTS", ROOT / "test-artifacts"))
 SHOTS = ARTIFACTS / "screenshots"
@@ -53,8 +53,8 @@ def served(tmp_path_factory):
     e = make_env()
     with session_scope(e.factory) as s:
         repo.import_roster(s, load_roster(ROSTER), "test")
-        repo.open_cycle(s, repo.county(s), YEAR, date.today() + timedelta(days=28), [14, 7, 3, 1, 0], "test",
-                        today=date.today())
+        repo.open_cycle(s, repo.county(s), YEAR, TODAY + timedelta(days=28), [14, 7, 3, 1, 0], "test",
+                        today=TODAY)
     from service.submission import submit
 
     held = tmp / "县里转来的报告.docx"
