@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -300,9 +301,13 @@ def _jsonable(v: Any) -> Any:
 # ---- what the history rules need ---------------------------------------------------------------
 
 
-def history_for(session: Session, cy: Cycle, body: BodyRecord | None, received_at: datetime):
+def history_for(session: Session, cy: Cycle, body: BodyRecord | None, received_at: datetime,
+                others: Mapping[str, Any] | None = None):
+    """What the history rules need for a report of `body`. `others`: the other bodies' texts to
+    compare with, by name, as the caller fixed them (an intake fixes them once for all its files,
+    whichever worker records which: see service/intake_work.py); else the newest of each in the
+    database now."""
     from nianbao.rules import History
-    from nianbao.rules.history import Texts
 
     h = History(received_at=received_at, deadline=cy.deadline)
     if body is None:
@@ -312,20 +317,31 @@ def history_for(session: Session, cy: Cycle, body: BodyRecord | None, received_a
         last_year = latest(session, prev_cycle, body)  # the version that counted last year
         if last_year is not None and last_year.verdict == "accepted" and last_year.report is not None:
             h.previous = Report.from_json(last_year.report)
-    # the newest report of every other body this cycle
-    newest = (select(Submission.body_id, func.max(Submission.version).label("v"))
-              .where(Submission.cycle_id == cy.id, Submission.body_id.is_not(None), Submission.body_id != body.id)
-              .group_by(Submission.body_id).subquery())
-    # only the texts compared (similarity.other_body), not whole reports: this runs for every file
-    keys = ("1", "5")
-    texts = [Submission.report["sections"][k].as_string() for k in keys]
-    rows = session.execute(select(BodyRecord.name, *texts).join(Submission, Submission.body_id == BodyRecord.id)
-                           .join(newest, (newest.c.body_id == Submission.body_id) & (newest.c.v == Submission.version))
-                           .where(Submission.cycle_id == cy.id, Submission.report.is_not(None)))
-    h.others = {name: Texts({k: t or "" for k, t in zip(keys, found, strict=True)}) for name, *found in rows}
+    h.others = ({n: t for n, t in others.items() if n != body.name} if others is not None
+                else newest_texts(session, cy, but=body.id))
     h.accepted_before = (session.scalar(select(func.count()).select_from(Submission).where(
         Submission.cycle_id == cy.id, Submission.body_id == body.id, Submission.verdict == "accepted")) or 0) > 0
     return h
+
+
+def newest_texts(session: Session, cy: Cycle, but: int | None = None) -> dict[str, Any]:
+    """The newest report of every body this cycle (but `but`), by name: only the texts compared
+    (similarity.other_body), not whole reports — this runs for every file."""
+    from nianbao.rules.history import Texts
+
+    newest = (select(Submission.body_id, func.max(Submission.version).label("v"))
+              .where(Submission.cycle_id == cy.id, Submission.body_id.is_not(None))
+              .group_by(Submission.body_id))
+    if but is not None:
+        newest = newest.where(Submission.body_id != but)
+    latest_v = newest.subquery()
+    keys = ("1", "5")
+    texts = [Submission.report["sections"][k].as_string() for k in keys]
+    rows = session.execute(select(BodyRecord.name, *texts).join(Submission, Submission.body_id == BodyRecord.id)
+                           .join(latest_v, (latest_v.c.body_id == Submission.body_id)
+                                 & (latest_v.c.v == Submission.version))
+                           .where(Submission.cycle_id == cy.id, Submission.report.is_not(None)))
+    return {name: Texts({k: t or "" for k, t in zip(keys, found, strict=True)}) for name, *found in rows}
 
 
 # ---- status ---------------------------------------------------------------------------------

@@ -247,7 +247,7 @@ def read_ahead(paths: Sequence[str | Path], *, jobs: int | None = None, settings
         pending: deque[Any] = deque()
         queued = iter(paths)
         for p in queued:
-            pending.append(pool.submit(_read_one, str(p), settings))
+            pending.append(pool.submit(read_one, str(p), settings))
             if len(pending) >= window:
                 break
         while pending:
@@ -259,10 +259,11 @@ def read_ahead(paths: Sequence[str | Path], *, jobs: int | None = None, settings
                 yield None
             nxt = next(queued, None)
             if nxt is not None:
-                pending.append(pool.submit(_read_one, str(nxt), settings))
+                pending.append(pool.submit(read_one, str(nxt), settings))
 
 
-def _read_one(path: str, settings: Settings) -> Preread | None:
+def read_one(path: str, settings: Settings) -> Preread | None:
+    """One file read and normalised, tied to its bytes; None when it is gone or changed while read."""
     import hashlib
 
     try:

@@ -22,11 +22,12 @@ import os
 import re
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -186,7 +187,7 @@ def _open_for_writing(path: str) -> bool:
 
 
 def take(e: Env, item: InboxFile, county_code: str, year: int, received_at: datetime,
-         preread: Preread | None = None) -> Submitted | Aside | None:
+         preread: Preread | None = None, others: Mapping[str, Any] | None = None) -> Submitted | Aside | None:
     """Submit one inbox file, then move it out of the inbox. Killed halfway, a re-run finds the
     same bytes already recorded: no second submission, no second notice. Whatever goes wrong
     with this file stays with this file: it is set aside (or, when the cause is the machine's,
@@ -198,7 +199,7 @@ def take(e: Env, item: InboxFile, county_code: str, year: int, received_at: date
             county = repo.county_by_code(s, county_code).name
         done = submit(e, src, county=county, year=year, body_code=item.code, source="inbox",
                       actor=f"flow:intake:{county_code}", received_at=received_at, original_name=item.name,
-                      preread=preread)
+                      preread=preread, others=others)
     except FileNotFoundError:
         return None  # taken away meanwhile (by its sender, or by hand)
     except Refused as exc:

@@ -5,9 +5,11 @@ mailbox and the upload page all do with a file."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -96,13 +98,14 @@ def result_draft(session: Session, sub: Submission, e: Env) -> Draft | None:
 def submit(e: Env, path: Path, *, county: str | None = None, year: int | None = None, body_code: str | None = None,
            source: str = "cli", actor: str = "cli", received_at: datetime | None = None, accept: bool = False,
            original_name: str | None = None, notify: bool = True, origin: str | None = None,
-           preread: Preread | None = None) -> Submitted:
+           preread: Preread | None = None, others: Mapping[str, Any] | None = None) -> Submitted:
     """Store, check, record, answer. `accept` records the verdict as accepted whatever the check
     says (importing a report that was accepted in an earlier year; nobody is told); the findings
     are kept all the same. Without `body_code` the report says whose it is, else it is held.
     `origin` names the arrival (a mail's part) when it may be handled twice: a second call with the
     same origin returns what the first recorded (created False), whatever the bytes say.
-    `preread`: these bytes read ahead (`nianbao.check.read_ahead`), used when they are the same."""
+    `preread`: these bytes read ahead (`nianbao.check.read_ahead`), used when they are the same.
+    `others`: the other bodies' texts to compare with (`repo.history_for`), when the caller fixed them."""
     received_at = received_at or datetime.now(UTC)
     with session_scope(e.factory) as s:  # refused before anything is stored
         c = repo.county(s, county)
@@ -120,7 +123,8 @@ def submit(e: Env, path: Path, *, county: str | None = None, year: int | None = 
         raise Refused(exc.message, exc.transient) from exc
     try:
         return _record(e, path, stored, county=c.name, year=cy.year, body_code=body_code, source=source, actor=actor,
-                       received_at=received_at, accept=accept, notify=notify, origin=origin, preread=preread)
+                       received_at=received_at, accept=accept, notify=notify, origin=origin, preread=preread,
+                       others=others)
     except BaseException:
         discard(e.data_dir, stored)  # nothing refers to a copy whose record failed
         raise
@@ -140,7 +144,7 @@ def _active(body: BodyRecord, cy: Cycle) -> None:
 
 def _record(e: Env, path: Path, stored: StoredFile, *, county: str, year: int, body_code: str | None, source: str,
             actor: str, received_at: datetime, accept: bool, notify: bool, origin: str | None = None,
-            preread: Preread | None = None) -> Submitted:
+            preread: Preread | None = None, others: Mapping[str, Any] | None = None) -> Submitted:
     with session_scope(e.factory) as s:
         c = repo.county(s, county)
         cy = repo.cycle(s, c, year)
@@ -151,7 +155,7 @@ def _record(e: Env, path: Path, stored: StoredFile, *, county: str, year: int, b
             if dup is not None:
                 dup.findings  # noqa: B018 - loaded while the session is open, for the caller
                 return Submitted(dup, False, None, cy, body)
-        history = repo.history_for(s, cy, body, received_at)
+        history = repo.history_for(s, cy, body, received_at, others)
     # a file over the size limit is not kept: its own path is checked (the size check refuses it)
     file = stored.path(e.data_dir) if stored.kept else Path(path)
     domain_body = roster.by_code(body.code) if body else None
@@ -166,7 +170,7 @@ def _record(e: Env, path: Path, stored: StoredFile, *, county: str, year: int, b
                     _active(repo.body_by_code(s, c, found.code), cy)
             return _record(e, path, stored, county=c.name, year=cy.year, body_code=found.code, source=source,
                            actor=actor, received_at=received_at, accept=accept, notify=notify, origin=origin,
-                           preread=preread)
+                           preread=preread, others=others)
     with session_scope(e.factory) as s:
         sub, created = repo.record_submission(s, cy.id, body.id if body else None, stored, result, source,
                                               received_at, actor, verdict="accepted" if accept else None,
