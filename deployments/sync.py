@@ -31,7 +31,7 @@ from prefect.exceptions import ObjectNotFound
 from prefect.schedules import Cron, Interval
 from prefect.states import Failed
 
-from flows.cycle import compile_flow, deadline, intake, open_cycle
+from flows.cycle import compile_flow, deadline, deployment_name, intake, intake_part, open_cycle
 from nianbao.settings import Settings, get_settings
 from service.cycle import open_years
 from service.env import env
@@ -47,8 +47,7 @@ class Conflict(RuntimeError):
 
 
 def name(county: str, year: int | None = None, pool: str | None = SERVED) -> str:
-    base = f"{county}-{year}" if year is not None else county
-    return f"{base}@{pool}" if pool else base
+    return deployment_name(county, year, pool)  # the intake finds its parts' deployment by it
 
 
 def _schedules(settings: Settings, cron: str) -> list:
@@ -87,6 +86,10 @@ async def wanted(county: str, years: list[int], settings: Settings, pool: str | 
             await compile_flow.ato_deployment(name(county, year, pool), parameters=params, tags=tags,
                                        description="汇总全县报告（有单位未通过时拒绝，除非写明理由）", **common),
         ]
+        if pool:  # a big intake's parts, shared by the pool's workers (NIANBAO_INTAKE_PARTS)
+            out.append(await intake_part.ato_deployment(
+                name(county, year, pool), parameters=params, tags=tags,
+                description="收件的一部分（由收件流程按需启动，不定时运行）", **common))
     return out
 
 

@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 import logging
-from contextlib import closing
-from dataclasses import dataclass, field
+import time
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from prefect import flow, get_run_logger
-from prefect.exceptions import FailedRun
+from prefect.client.orchestration import get_client
+from prefect.exceptions import FailedRun, ObjectNotFound
 from prefect.states import Failed
-from prefect.utilities.annotations import quote
 
 from nianbao.check import default_jobs
 from notifications.outbox import Delivery
+from service import intake_work
 from service.county_report import Compiled
 from service.cycle import Opened
 from service.deadline import DeadlineCheck
-from service.env import env
-from service.inbox import Aside, read_ahead
+from service.env import env, now_or
+from service.inbox import Aside
 from service.inbox import intake_lock as inbox_lock
+from service.intake_work import PartDone, Plan
 from service.mailbox import MailScan
 from service.submission import Brief
 from tasks import artifacts
@@ -31,7 +33,14 @@ from tasks.cycle import (
     queue_kickoff,
     record_cycle,
 )
-from tasks.inbox import TASK_RUNS, poll_mailbox, process_files, queue_office_digest, scan_inbox
+from tasks.inbox import (
+    TASK_RUNS,
+    poll_mailbox,
+    process_files,
+    queue_office_digest,
+    read_files,
+    scan_inbox,
+)
 from tasks.notify import deliver
 
 
@@ -102,10 +111,14 @@ def open_cycle(county: str, year: int, deadline: date, reminder_offsets: list[in
 
 
 @flow(name="intake", flow_run_name="intake-{county}-{year}")
-def intake(county: str, year: int, as_of: datetime | None = None) -> IntakeRun:
+def intake(county: str, year: int, as_of: datetime | None = None, parts: int | None = None) -> IntakeRun:
     """New files from the inbox: stored, checked, recorded, and the bodies and the office told
     (the office in one digest per run). One intake at a time on an inbox; an entry that cannot be
-    taken is set aside or left for the next run, and the others are taken all the same."""
+    taken is set aside or left for the next run, and the others are taken all the same.
+
+    `parts` (default NIANBAO_INTAKE_PARTS): run from a work pool's deployment, a big intake is
+    read and recorded in that many `intake-part` flow runs, which the pool's workers share; the
+    database and the notices are those of one process (service/intake_work.py)."""
     log = get_run_logger()
     results: list[Brief] = []
     aside: list[Aside] = []
@@ -116,28 +129,21 @@ def intake(county: str, year: int, as_of: datetime | None = None) -> IntakeRun:
         if scan.skipped:
             log.info(scan.skipped)
         aside += scan.aside
-        bar = artifacts.progress_start(artifacts.key("intake", county, year), f"收件 {len(scan.files)} 个文件")
-        # read on every core while each file is checked and recorded in turn, in the inbox's order:
-        # versions, duplicates and comparisons with other reports are a sequential run's. A few
-        # files a task run, so that a big intake makes at most TASK_RUNS of them
         n = len(scan.files)
-        size = max(1, -(-n // TASK_RUNS))
-        ahead_read = 0
-        with closing(read_ahead(env(), scan.files, window=2 * size)) as ahead:  # the readers stop with the loop
-            for start in range(0, n, size):
-                chunk = scan.files[start:start + size]
-                pre = [next(ahead) for _ in chunk]
-                ahead_read += sum(p is not None for p in pre)
-                label = (f"{chunk[0].code or 'unassigned'}-{start + 1}" if len(chunk) == 1
-                         else f"{start + 1}-{start + len(chunk)}")
-                for done in process_files(chunk, county, year, label=label, as_of=as_of, prereads=quote(pre)):
-                    if isinstance(done, Aside):
-                        aside.append(done)
-                    elif done is not None:
-                        results.append(done)
-                artifacts.progress(bar, 100.0 * (start + len(chunk)) / n)
-        if ahead_read:
-            log.info("%d 个文件已在 %d 个进程上并行读取", ahead_read, default_jobs(env().settings))
+        pool_parts = _pool_parts(county, year, n, env().settings.intake_parts if parts is None else parts)
+        if n and not intake_work.parts_quiet(env()):
+            return _refuse("上一次收件的部分运行仍在进行，等待超时；本次未收件（下次定时收件会继续）。")
+        if n:
+            plan = intake_work.make_plan(env(), county, year, scan.files, pool_parts[1] if pool_parts else 1,
+                                         now_or(as_of))
+            # a run that fails leaves its work folder to its parts still at work (removed in 2 days)
+            dones = _take_in_parts(plan, pool_parts[0], pool_parts[1], as_of) if pool_parts else _take_here(plan)
+            intake_work.remove(env(), plan.id)
+            for done in dones:
+                if isinstance(done, Aside):
+                    aside.append(done)
+                elif done is not None:
+                    results.append(done)
         mail = poll_mailbox(county, year, as_of) if env().settings.imap_host else None
         if mail is not None:
             results += mail.files
@@ -151,6 +157,168 @@ def intake(county: str, year: int, as_of: datetime | None = None) -> IntakeRun:
     log.info("收件 %d 个文件：新登记 %d，重复 %d；隔离 %d，待下次 %d；通知已发 %d，失败 %d", len(results), len(run.new),
              len(results) - len(run.new), len(aside) - waiting, waiting, sent.sent, sent.failed)
     return run
+
+
+def _take_here(plan: Plan) -> list[Brief | Aside | None]:
+    """The whole plan in this run: read on every core, then recorded in order, a few files a task
+    run, so that a big intake makes at most TASK_RUNS of them."""
+    read = read_files(plan.id, 0, settle=1)
+    if read.ahead:
+        get_run_logger().info("%d 个文件已在 %d 个进程上并行读取", read.ahead, default_jobs(env().settings))
+    settled = intake_work.load_settled(env(), plan.id)
+    return _record(plan, [i for part in settled.records for i in part] + settled.rest)
+
+
+def _record(plan: Plan, indexes: list[int], total: int | None = None) -> list[Brief | Aside | None]:
+    out: list[Brief | Aside | None] = []
+    size = max(1, -(-(total or len(indexes)) // TASK_RUNS))
+    bar = artifacts.progress_start(artifacts.key("intake", plan.county, plan.year),
+                                   f"收件 {len(indexes)} 个文件") if indexes else None
+    for start in range(0, len(indexes), size):
+        chunk = indexes[start:start + size]
+        first = plan.files[chunk[0]]
+        label = (f"{first.code or 'unassigned'}-{chunk[0] + 1}" if len(chunk) == 1
+                 else f"{chunk[0] + 1}-{chunk[-1] + 1}")
+        out += process_files(plan.id, chunk, label=label)
+        artifacts.progress(bar, 100.0 * (start + len(chunk)) / len(indexes))
+    return out
+
+
+def deployment_name(county: str, year: int | None = None, pool: str | None = None) -> str:
+    """`julu-2024@nianbao`: a county's (and year's) deployment on a work pool; `julu-2024` served."""
+    base = f"{county}-{year}" if year is not None else county
+    return f"{base}@{pool}" if pool else base
+
+
+def _pool_parts(county: str, year: int, files: int, parts: int) -> tuple[str, int] | None:
+    """(the intake-part deployment, how many parts) when this intake is spread over the pool's
+    workers: run from a deployment on a work pool, asked for parts, and with at least
+    PART_LEAST files a part (a flow run costs seconds to start); else None (all in this run)."""
+    from prefect.runtime import deployment
+
+    parts = min(parts, files // PART_LEAST)
+    mine = deployment.name if deployment.id else None  # `julu-2024@nianbao` when run from the pool
+    if parts < 2 or not mine or "@" not in mine:
+        return None
+    name = f"intake-part/{mine}"
+    try:
+        with get_client(sync_client=True) as client:
+            client.read_deployment_by_name(name)
+    except ObjectNotFound:
+        get_run_logger().warning("工作池中没有部署 %s（请运行 nianbao deploy）：本次收件在本进程内完成", name)
+        return None
+    return name, parts
+
+
+PART_LEAST = 10  # files a part, at least
+PART_TRIES = 3  # runs of a part (the first and two more after a worker died or the run failed)
+
+
+def _take_in_parts(plan: Plan, name: str, parts: int, as_of: datetime | None) -> list[Brief | Aside | None]:
+    """Read, then record, in `parts` intake-part runs each, which the pool's workers share; then
+    the root's files here, in order. A part whose worker died (its lock is free, it is not done)
+    or whose run failed is run again, by whichever worker is free."""
+    log = get_run_logger()
+    _run_parts(plan, name, "read", list(range(len(plan.reads))), as_of)
+    settled = intake_work.settle(env(), plan, parts)
+    dones = _run_parts(plan, name, "record", list(range(len(settled.records))), as_of)
+    out: list[Brief | Aside | None] = []
+    for done in dones:
+        out += [_result(r) for r in done.results]
+    if settled.rest:
+        log.info("收件目录根下的 %d 个文件在本次运行中逐个登记", len(settled.rest))
+        out += _record(plan, settled.rest)
+    return out
+
+
+def _result(r: dict[str, Any]) -> Brief | Aside | None:
+    kind = r.pop("kind")
+    return Brief(**r) if kind == "brief" else Aside(**r) if kind == "aside" else None
+
+
+def _run_parts(plan: Plan, name: str, stage: str, parts: list[int], as_of: datetime | None) -> list[PartDone]:
+    from prefect.deployments import run_deployment
+    from prefect.states import Crashed
+
+    log = get_run_logger()
+    e = env()
+    tries = dict.fromkeys(parts, 0)
+    runs: dict[int, Any] = {}
+
+    def launch(k: int) -> None:
+        tries[k] += 1
+        runs[k] = run_deployment(name, parameters={"county": plan.county, "year": plan.year, "plan": plan.id,
+                                                   "stage": stage, "part": k, "as_of": as_of},
+                                 timeout=0, as_subflow=True,
+                                 flow_run_name=f"intake-part-{plan.county}-{plan.year}-{stage}-{k + 1}")
+
+    for k in parts:
+        launch(k)
+    done: dict[int, PartDone] = {}
+    stop = time.monotonic() + e.settings.intake_part_wait_s
+    with get_client(sync_client=True) as client:
+        while len(done) < len(parts):
+            if time.monotonic() > stop:
+                raise RuntimeError(f"{stage} 阶段有部分未在 {e.settings.intake_part_wait_s:.0f} 秒内完成")
+            time.sleep(1.0)
+            for k in parts:
+                if k in done:
+                    continue
+                finished = intake_work.finished(e, plan.id, stage, k)
+                if finished is not None:
+                    done[k] = finished
+                    log.info("第 %d 部分（%s）：%s 完成 %d 个文件，用时 %.1f 秒", k + 1, _STAGE[stage],
+                             finished.worker, finished.files, finished.seconds)
+                    continue
+                state = client.read_flow_run(runs[k].id).state
+                dead = intake_work.abandoned(e, plan.id, stage, k) if state and state.is_running() else None
+                if dead is not None:  # its worker died: the server still thinks it runs
+                    client.set_flow_run_state(runs[k].id, Crashed(message="工作进程已停止，该部分交由其他工作进程重做"),
+                                              force=True)
+                    intake_work.forget(e, dead, plan.id, stage, k)
+                elif state is None or not state.is_final():
+                    continue
+                if intake_work.finished(e, plan.id, stage, k) is not None:
+                    continue  # finished meanwhile: taken next round
+                if tries[k] >= PART_TRIES:
+                    raise RuntimeError(f"{stage} 阶段第 {k + 1} 部分运行 {tries[k]} 次均未完成")
+                log.warning("第 %d 部分（%s）未完成（%s），重新运行", k + 1, _STAGE[stage],
+                            "工作进程已停止" if dead is not None else state.name if state else "?")
+                launch(k)
+    return [done[k] for k in parts]
+
+
+_STAGE = {"read": "读取", "record": "登记"}
+
+
+@flow(name="intake-part", flow_run_name="intake-part-{county}-{year}-{stage}-{part}")
+def intake_part(county: str, year: int, plan: str, stage: str, part: int,
+                as_of: datetime | None = None) -> dict[str, Any]:
+    """One part of an intake spread over a pool's workers (started by the intake, never on a
+    schedule): `read` reads its files, `record` takes its bodies' files in order."""
+    from prefect.runtime import flow_run
+
+    e = env()
+    with intake_work.part_lock(e, plan, stage, part, str(flow_run.get_id())) as got:
+        if not got:
+            return _refuse("同一部分的上一次运行仍未结束，等待超时。")
+        began = time.monotonic()
+        if stage == "read":
+            done = read_files(plan, part)
+        else:
+            the_plan = intake_work.load_plan(e, plan)
+            indexes = intake_work.load_settled(e, plan).records[part]
+            results = _record(the_plan, indexes, total=len(the_plan.files))
+            done = PartDone("record", part, intake_work.worker_name(), len(indexes), time.monotonic() - began,
+                            [_plain(r) for r in results])
+        intake_work.finish(e, done, plan)
+    return {"worker": done.worker, "files": done.files, "seconds": round(done.seconds, 1)}
+
+
+def _plain(r: Brief | Aside | None) -> dict[str, Any]:
+    if r is None:
+        return {"kind": "gone"}
+    return {"kind": "brief" if isinstance(r, Brief) else "aside", **asdict(r)}
 
 
 @flow(name="deadline", flow_run_name="deadline-{county}-{year}")

@@ -54,6 +54,11 @@ class Settings(BaseSettings):
                                      description="inbox/.quarantine is kept under this size: the oldest files go first.")
     intake_lock_wait_s: float = Field(600, ge=0, le=86400,
                                       description="How long an intake waits for another one on the same inbox.")
+    intake_parts: int = Field(0, ge=0, le=1024,
+                              description="Parts a big intake is spread into over a work pool's workers "
+                                          "(intake-part flow runs; at least 10 files a part); 0 or 1: one run.")
+    intake_part_wait_s: float = Field(6 * 3600, ge=10, le=7 * 86400,
+                                      description="How long an intake waits for its parts before it gives up.")
 
     notice_sink: Path | None = Field(
         None, description="Write every notice as a JSON file in this folder instead of sending it (demo, rehearsal).")

@@ -32,10 +32,15 @@ def intake_digest(e: Env, county_code: str, year: int) -> int:
                                 .order_by(AuditEvent.id)))
         if not new and not asides:
             return 0
-        names = {b.id: b.name for b in repo.bodies(s, c)}
+        rows = repo.bodies(s, c)
+        names = {b.id: b.name for b in rows}
+        place = {b.id: i for i, b in enumerate(rows)}
+        # in the roster's order, each body's versions in turn: not in the order of recording, which
+        # differs when workers record side by side (service/intake_work.py)
         received = [{"name": names[x.body_id], "version": x.version, "verdict": x.verdict,
                      "verdict_zh": verdict(x.verdict), "errors": x.errors, "warnings": x.warnings}
-                    for x in new if x.body_id is not None]
+                    for x in sorted(new, key=lambda x: (place.get(x.body_id or 0, -1), x.version))
+                    if x.body_id is not None]
         held = [{"file": x.original_name,
                  "reasons": [f.message for f in x.findings if f.rule.startswith("identity.")] or ["报告未写明单位"]}
                 for x in new if x.body_id is None]
@@ -48,8 +53,9 @@ def intake_digest(e: Env, county_code: str, year: int) -> int:
             headline += ("；另有" if received else "收到") + f"{len(held)}份无法确定报送单位的文件"
         if asides:
             headline += ("；" if headline else "") + f"{len(asides)}个来件已移至隔离区"
-        set_aside = [{"file": a.details.get("file", ""), "reason": a.details.get("reason", ""),
-                      "kept_as": a.details.get("kept_as", "")} for a in asides]
+        set_aside = sorted(({"file": a.details.get("file", ""), "reason": a.details.get("reason", ""),
+                             "kept_as": a.details.get("kept_as", "")} for a in asides),
+                           key=lambda a: (a["file"], a["kept_as"]))
         up_to = new[-1].id if new else since
         aside_up_to = asides[-1].id if asides else aside_since
         draft = compose.digest(c, cy, f"intake:up-to:{up_to}" + (f":aside:{aside_up_to}" if asides else ""), headline,

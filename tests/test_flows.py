@@ -356,7 +356,9 @@ def test_deployments_follow_the_open_cycles_with_schedules_in_shanghai():
         assert ":" not in d.entrypoint and load_flow_from_entrypoint(d.entrypoint).name == d.flow_name
     pooled = {f"{d.flow_name}/{d.name}": d for d in anyio.run(wanted, "julu", [2025], Settings(), "nianbao")}
     assert set(pooled) == {"open-cycle/julu@nianbao", "sync-deployments/julu@nianbao", "intake/julu-2025@nianbao",
-                           "deadline/julu-2025@nianbao", "compile/julu-2025@nianbao"}
+                           "deadline/julu-2025@nianbao", "compile/julu-2025@nianbao",
+                           "intake-part/julu-2025@nianbao"}  # started by a big intake, never scheduled
+    assert pooled["intake-part/julu-2025@nianbao"].schedules == []
     assert not set(pooled) & set(served) and all(d.work_pool_name == "nianbao" for d in pooled.values())
     fast = anyio.run(wanted, "julu", [2025], Settings(schedule_every_s=15))
     assert {s.schedule.interval.total_seconds() for d in fast for s in d.schedules} == {15}
@@ -419,7 +421,7 @@ def _many_files(tmp: Path) -> list[tuple[str | None, Path]]:
 def test_intake_on_every_core_records_what_one_file_at_a_time_does(county, tmp_path, monkeypatch, http_receiver,
                                                                    caplog):
     """The files are read on two processes, checked and recorded in the inbox's order: the same
-    versions, verdicts, findings (similarity to reports recorded before it, too) and notices."""
+    versions, verdicts, findings (similarity to the other bodies' reports, too) and notices."""
     from db import migrate, repo
     from nianbao.bodies import load_roster
     from nianbao.settings import get_settings
@@ -449,6 +451,6 @@ def test_intake_on_every_core_records_what_one_file_at_a_time_does(county, tmp_p
         assert [x for x in one if x not in every] == [x for x in every if x not in one]
         assert one == every
     guanting = [(name, v, verdict) for code, v, verdict, name, *_ in snaps[1][0] if code == "guanting"]
-    # the inbox's order (its own folder's files after the unassigned ones), whatever was read first
-    assert sorted(guanting, key=lambda g: g[1]) == [("c-官亭镇再报.txt", 1, "rejected"), ("a-初稿.docx", 2, "rejected"),
-                                                    ("b-修改.txt", 3, "accepted")]
+    # the intake's order (the body's own folder, then the root's files its text names), whatever was read first
+    assert sorted(guanting, key=lambda g: g[1]) == [("a-初稿.docx", 1, "rejected"), ("b-修改.txt", 2, "accepted"),
+                                                    ("c-官亭镇再报.txt", 3, "rejected")]
