@@ -82,9 +82,11 @@ def make_county(work: Path, n: int) -> tuple[Path, Path, dict[str, str]]:
     if to_pdf:
         pdf_dir = out / "pdf"
         pdf_dir.mkdir()
-        for (code, _), pdf in zip(to_pdf, write_pdfs([p for _, p in to_pdf], pdf_dir), strict=True):
-            files[code] = str(pdf)
-            _.unlink()
+        for start in range(0, len(to_pdf), 150):  # one LibreOffice call a batch, within its time limit
+            batch = to_pdf[start:start + 150]
+            for (code, docx), pdf in zip(batch, write_pdfs([p for _, p in batch], pdf_dir), strict=True):
+                files[code] = str(pdf)
+                docx.unlink()
     return roster, out, files
 
 
