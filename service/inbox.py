@@ -37,6 +37,7 @@ from nianbao import check
 from nianbao.check import Preread
 from nianbao.filenames import NAME_MAX_BYTES, display_name, fitted
 from nianbao.labels import cycle_state
+from service import flock
 from service.env import Env
 from service.submission import Refused, Submitted, submit
 
@@ -91,22 +92,8 @@ def intake_lock(e: Env) -> Iterator[bool]:
     kernel's (flock): a killed run leaves none behind."""
     root = e.data_dir / "inbox"
     root.mkdir(parents=True, exist_ok=True)
-    fd = os.open(root / LOCK, os.O_CREAT | os.O_RDWR, 0o600)
-    until = time.monotonic() + e.settings.intake_lock_wait_s
-    got = False
-    try:
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                got = True
-                break
-            except BlockingIOError:
-                if time.monotonic() >= until:
-                    break
-                time.sleep(0.2)
-        yield got
-    finally:
-        os.close(fd)  # closing releases the lock
+    with flock.held(root / LOCK, e.settings.intake_lock_wait_s) as fd:
+        yield fd is not None
 
 
 def scan(e: Env, county_code: str, year: int) -> InboxScan:

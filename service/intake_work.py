@@ -41,6 +41,7 @@ from db.session import session_scope
 from nianbao import check
 from nianbao.check import Preread
 from nianbao.rules.history import Texts
+from service import flock
 from service.env import Env
 from service.inbox import InboxFile
 
@@ -255,27 +256,16 @@ def part_lock(e: Env, plan_id: str, stage: str, part: int, run: str) -> Iterator
     """Held while a part works (the kernel's lock: a killed worker leaves none behind). A second
     run of the same part waits for the first (one that was thought dead but is not); False when
     the wait ran out."""
-    path = _lock_path(e, plan_id, stage, part)
-    busy = os.open(work_root(e) / PARTS_LOCK, os.O_CREAT | os.O_RDWR, 0o600)
-    fcntl.flock(busy, fcntl.LOCK_SH)  # parts at work: no later intake takes the inbox meanwhile
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-    until = time.monotonic() + e.settings.intake_lock_wait_s
-    try:
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= until:
-                    yield False
-                    return
-                time.sleep(0.2)
+    wait = e.settings.intake_lock_wait_s
+    # parts at work hold the shared lock: no later intake takes the inbox meanwhile
+    with flock.held(work_root(e) / PARTS_LOCK, wait, shared=True) as busy, \
+            flock.held(_lock_path(e, plan_id, stage, part), wait) as fd:
+        if busy is None or fd is None:
+            yield False
+            return
         os.ftruncate(fd, 0)
         os.pwrite(fd, run.encode(), 0)  # started: a free lock with a run in it is a part whose worker died
         yield True
-    finally:
-        os.close(fd)
-        os.close(busy)
 
 
 def parts_quiet(e: Env) -> bool:
@@ -283,19 +273,8 @@ def parts_quiet(e: Env) -> bool:
     whose intake died while its workers went on — so that no file is taken by two runs at once."""
     root = work_root(e)
     root.mkdir(parents=True, exist_ok=True)
-    fd = os.open(root / PARTS_LOCK, os.O_CREAT | os.O_RDWR, 0o600)
-    until = time.monotonic() + e.settings.intake_lock_wait_s
-    try:
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return True
-            except BlockingIOError:
-                if time.monotonic() >= until:
-                    return False
-                time.sleep(0.2)
-    finally:
-        os.close(fd)
+    with flock.held(root / PARTS_LOCK, e.settings.intake_lock_wait_s) as fd:
+        return fd is not None
 
 
 def abandoned(e: Env, plan_id: str, stage: str, part: int) -> str | None:
