@@ -24,8 +24,17 @@ import anyio
 from prefect import flow, get_run_logger
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import WorkPoolCreate
-from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterTags, FlowFilter, FlowFilterId
-from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+from prefect.client.schemas.filters import (
+    DeploymentFilter,
+    DeploymentFilterId,
+    DeploymentFilterTags,
+    FlowFilter,
+    FlowFilterId,
+    FlowRunFilter,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+)
+from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy, StateType
 from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from prefect.exceptions import ObjectNotFound
 from prefect.schedules import Cron, Interval
@@ -172,7 +181,25 @@ async def sync(county: str, *, pool: str | None = SERVED, runner: Runner | None 
             if full not in wanted_names and not d.paused and d.schedules:
                 await client.pause_deployment(d.id)
                 report.paused.append(full)
+        await _clear_left_runs(client, [d.id for full, d in mine.items() if full not in wanted_names and d.schedules])
     return report
+
+
+async def _clear_left_runs(client: Any, ids: list) -> None:
+    """Scheduled runs of paused deployments, deleted. Pausing deletes them, but the server's
+    scheduler can insert a batch it planned a moment before the pause (seen on SQLite under load:
+    a hundred runs of a compiled cycle's intake); each sync clears what such a race left."""
+    if not ids:
+        return
+    left = await client.read_flow_runs(
+        deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=ids)),
+        flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))),
+        limit=200)
+    for run in (r for r in left if r.auto_scheduled):  # one an operator started by hand stays
+        try:
+            await client.delete_flow_run(run.id)
+        except ObjectNotFound:  # started or deleted meanwhile
+            continue
 
 
 async def ensure_pool(pool: str) -> bool:
