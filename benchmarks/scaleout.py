@@ -11,8 +11,9 @@ copied from a neighbour's, some files at the inbox's root that only their text a
 2. **two workers**: `nianbao deploy --pool bench`, two `prefect worker start --pool bench` with
    `--limit 2`, and the pool's `intake` deployment run with `parts`; its `intake-part` runs are
    shared by the workers. Once the worker that does not run the intake itself has recorded part
-   of one of its record parts, it is killed (SIGKILL to its process group: the worker and the
-   flow run it runs, as when a machine dies); with `--restart` it is started again 5 s later.
+   of one of its record parts, it is killed (SIGKILL to the worker and every process it started;
+   a flow run has a process group of its own), as when a machine dies; with `--restart` it is
+   started again 5 s later.
 
 Then the two databases are compared: every submission (body, version, file, bytes, verdict,
 findings with their messages) and every notice (recipient, kind, channel, subject, text). It
@@ -163,6 +164,7 @@ def _part_files(data: Path, rel_files: list[str]) -> dict[int, list[str]]:
 
 
 def scale_out(args: argparse.Namespace, work: Path, stack: ExitStack) -> dict[str, Any]:
+    import psutil  # py7zr's dependency
     import psycopg
 
     from tests.pgserver import running_server
@@ -218,11 +220,30 @@ def scale_out(args: argparse.Namespace, work: Path, stack: ExitStack) -> dict[st
                          {"parameters": {"county": "julu", "year": YEAR, "as_of": AS_OF, "parts": args.parts}})
     logs: dict[str, str] = {}
 
-    def who_runs(run_id: str) -> str | None:
-        for name, p in workers.items():
-            if run_id in p.output():
-                return name
-        return None
+    def who_runs(run: dict[str, Any]) -> str | None:
+        """The worker that started the run's process (the server's infrastructure_pid, whose
+        parent is the worker; a worker's log names the runs its intake started too, so it cannot say)."""
+        pid = str(run.get("infrastructure_pid") or "").rsplit(":", 1)[-1]
+        if run.get("state_type") != "RUNNING" or not pid.isdigit():
+            return None
+        try:
+            ancestors = {q.pid for q in psutil.Process(int(pid)).parents()}
+        except psutil.Error:
+            return None
+        return next((name for name, p in workers.items() if p.proc is not None and p.proc.pid in ancestors), None)
+
+    def kill(name: str) -> None:
+        """The worker and every process it started (a flow run has its own process group): a machine gone."""
+        proc = workers[name].proc
+        assert proc is not None
+        tree = psutil.Process(proc.pid).children(recursive=True)
+        os.killpg(proc.pid, signal.SIGKILL)
+        for child in tree:
+            try:
+                child.kill()
+            except psutil.Error:
+                continue
+        proc.wait(10)
 
     victim: str | None = None
     killed: dict[str, Any] = {}
@@ -230,26 +251,26 @@ def scale_out(args: argparse.Namespace, work: Path, stack: ExitStack) -> dict[st
     state = "SCHEDULED"
     while True:
         time.sleep(0.5)
-        state = server.get(f"/flow_runs/{parent['id']}")["state_type"]
+        now = server.get(f"/flow_runs/{parent['id']}")
+        state = now["state_type"]
         if state in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
             break
         if time.perf_counter() - began > args.timeout:
             raise SystemExit(f"the intake did not finish within {args.timeout} s")
         if not killed:
-            host = who_runs(parent["id"])
+            host = who_runs(now)
             if host is None:
                 continue
             victim = next(n for n in workers if n != host)
             parts = _part_files(two, [])
             for r in _runs(server, f"intake-part-julu-{YEAR}-record-%"):
-                if r["state_type"] != "RUNNING" or who_runs(r["id"]) != victim:
+                if who_runs(r) != victim:
                     continue
                 k = int(r["name"].rsplit("-", 1)[1]) - 1
                 mine = parts.get(k, [])
                 taken = sum(not os.path.exists(p) for p in mine)
                 if mine and taken >= max(1, int(args.kill_at * len(mine))) and taken < len(mine):
-                    os.killpg(workers[victim].proc.pid, signal.SIGKILL)  # the worker and its flow run
-                    workers[victim].proc.wait(10)
+                    kill(victim)
                     killed = {"worker": victim, "part": k + 1, "run": r["id"], "taken": taken, "of": len(mine),
                               "at_s": round(time.perf_counter() - began, 1)}
                     break

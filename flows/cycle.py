@@ -291,7 +291,7 @@ def _run_parts(plan: Plan, name: str, stage: str, parts: list[int], as_of: datet
 _STAGE = {"read": "读取", "record": "登记"}
 
 
-@flow(name="intake-part", flow_run_name="intake-part-{county}-{year}-{stage}-{part}")
+@flow(name="intake-part")  # named by the intake that starts it (`…-record-2`: parts counted from 1)
 def intake_part(county: str, year: int, plan: str, stage: str, part: int,
                 as_of: datetime | None = None) -> dict[str, Any]:
     """One part of an intake spread over a pool's workers (started by the intake, never on a
