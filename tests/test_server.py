@@ -164,8 +164,13 @@ def _refused_compile_without_traceback(county: County, name: str, output: Callab
                        timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
     dep = county.deployment(name)
-    run = wait_until(lambda: [x for x in county.server.flow_runs(dep["id"]) if x["state_type"] == "FAILED"],
-                     90, f"{name} refused")[0]
+    try:  # a run started by a worker on a loaded 2-core machine: a fresh process, then the engine
+        run = wait_until(lambda: [x for x in county.server.flow_runs(dep["id"]) if x["state_type"] == "FAILED"],
+                         150, f"{name} refused")[0]
+    except AssertionError as exc:  # say what the run did instead, and what its runner said
+        runs = [(x["state_type"], x["state"]["message"] if x["state"] else None)
+                for x in county.server.flow_runs(dep["id"])]
+        raise AssertionError(f"{exc}; its runs: {runs}\n{output()[-4000:]}") from None
     assert run["state"]["message"].startswith("summary.coverage：以下") and "尚无审核通过的报告" in run["state"]["message"]
     wait_until(lambda: any("暂不能汇总" in m for m in county.server.logs(run["id"])), 60, "the reason in the run's log")
     time.sleep(3)  # the last records of the run (the engine's) come in their own batch
