@@ -232,6 +232,9 @@ def test_served_schedules_fire_and_follow_the_cycles(backend, tmp_path):
         _look_in_the_browser(county)
 
 
+# on PostgreSQL only: workers on several machines share one database, which SQLite cannot be
+# (README, "Several machines"); the served way is tried on both
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_a_work_pool_and_a_worker_run_the_cycle(backend, tmp_path):
     county = _county(backend, tmp_path, "juluw")
     y = county.year
