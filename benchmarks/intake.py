@@ -30,6 +30,7 @@ import tempfile
 import time
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 YEAR = 2024
@@ -118,6 +119,23 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
+def postgres_prefect(stack: ExitStack, work: Path, databases: tuple[str, ...]) -> tuple[Any, Any]:
+    """A PostgreSQL cluster with `databases` and a `prefect` one, and a Prefect server on it, both
+    stopped with `stack`: (the cluster, the server)."""
+    import psycopg
+
+    from tests.pgserver import running_server
+    from tests.prefect_server import start_server
+
+    pg = stack.enter_context(running_server())
+    with psycopg.connect(**pg.connect_kwargs(), autocommit=True) as conn:
+        for db in ("prefect", *databases):
+            conn.execute(f"CREATE DATABASE {db}")
+    server = start_server(work / "prefect-home", pg.url("prefect").replace("+psycopg", "+asyncpg"))
+    stack.callback(server.process.stop)
+    return pg, server
+
+
 def intake_run(roster: Path, files: dict[str, str], work: Path, jobs: int, env: dict[str, str]) -> dict:
     data = work / f"data-{len(os.listdir(work))}"
     data.mkdir()
@@ -200,17 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         for server in servers:
             env = _env()
             if server == "postgres":
-                from tests.pgserver import running_server
-                from tests.prefect_server import start_server
-
-                pg = stack.enter_context(running_server())
-                import psycopg
-
-                with psycopg.connect(**pg.connect_kwargs(), autocommit=True) as conn:
-                    for db in ("prefect", "nianbao_one", "nianbao_all"):
-                        conn.execute(f"CREATE DATABASE {db}")
-                prefect = start_server(work / "prefect-home", pg.url("prefect").replace("+psycopg", "+asyncpg"))
-                stack.callback(prefect.process.stop)
+                pg, prefect = postgres_prefect(stack, work, ("nianbao_one", "nianbao_all"))
                 env = _env(PREFECT_API_URL=prefect.api, PREFECT_HOME=str(work / "prefect-client"))
             for jobs in (1, 0):
                 if server == "postgres":

@@ -165,10 +165,9 @@ def _part_files(data: Path, rel_files: list[str]) -> dict[int, list[str]]:
 
 def scale_out(args: argparse.Namespace, work: Path, stack: ExitStack) -> dict[str, Any]:
     import psutil  # py7zr's dependency
-    import psycopg
 
-    from tests.pgserver import running_server
-    from tests.prefect_server import PREFECT, Process, start_server
+    from benchmarks.intake import postgres_prefect
+    from tests.prefect_server import PREFECT, Process
 
     began = time.perf_counter()
     roster, files = make_inbox(work, args.reports)
@@ -176,12 +175,7 @@ def scale_out(args: argparse.Namespace, work: Path, stack: ExitStack) -> dict[st
     job = work / "job.json"
     job.write_text(json.dumps({"roster": str(roster), "files": files}), encoding="utf-8")
 
-    pg = stack.enter_context(running_server())
-    with psycopg.connect(**pg.connect_kwargs(), autocommit=True) as conn:
-        for db in ("prefect", "nianbao_one", "nianbao_two"):
-            conn.execute(f"CREATE DATABASE {db}")
-    server = start_server(work / "prefect-home", pg.url("prefect").replace("+psycopg", "+asyncpg"))
-    stack.callback(server.process.stop)
+    pg, server = postgres_prefect(stack, work, ("nianbao_one", "nianbao_two"))
     client = {"PREFECT_API_URL": server.api, "PREFECT_HOME": str(work / "prefect-client")}
 
     # 1. one process
