@@ -33,6 +33,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -220,7 +221,7 @@ def preread(e: Env, plan: Plan, i: int) -> Preread | None:
     """The read stage's reading of the plan's file i, if it was kept (the record checks that it
     is of the bytes it stores: `Preread.fits`)."""
     try:
-        got = _read_json(plan.folder(e) / f"read-{_part_of(plan, i)}.json").get(str(i))
+        got = _summary(plan.folder(e), _part_of(plan, i)).get(str(i))
     except FileNotFoundError:
         return None
     if got is None:
@@ -230,6 +231,14 @@ def preread(e: Env, plan: Plan, i: int) -> Preread | None:
     except (OSError, pickle.UnpicklingError, EOFError):
         return None
     return value if isinstance(value, Preread) else None
+
+
+@lru_cache(maxsize=16)
+def _summary(folder: Path, part: int) -> dict[str, Any]:
+    """A read part's summary, parsed once per process: the record stage asks it for each of its
+    files (~1 MB of JSON for a part of 1,000). Written whole once its part is read, before any
+    record starts; a missing one is not kept (an exception is not cached)."""
+    return _read_json(folder / f"read-{part}.json")
 
 
 def _part_of(plan: Plan, i: int) -> int:
