@@ -31,6 +31,17 @@ def clean_text(text: str) -> str:
 
 
 @dataclass(frozen=True)
+class Ocr:
+    """What OCR made of a cell of a scan: the text, the lowest probability of its characters,
+    and the other readings its unsure digits allow (each one replaced by its runner-up, or by a
+    digit it is commonly mistaken for)."""
+
+    text: str
+    conf: float
+    others: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Source:
     """Where a block or a table cell came from in the clerk's own file, for a writer that puts a
     finding back in place (a Word comment on the paragraph or the cell):
@@ -41,6 +52,8 @@ class Source:
       row (among the table's `w:tr`) and its cell (among the row's `w:tc`, content controls looked
       through): `(20, 3, 1)`;
     - PDF: `page` and `box` (x0, top, x1, bottom in points, as pdfplumber gives them);
+    - a scan: `page` and `box` the same way (points at 72 a inch of the page image), and a cell's
+      `ocr` reading;
     - text: `line` (1-based);
     - HTML/.mht: `path`, the element's child indexes from `<body>` as lxml's HTML parser builds
       the page (`readers.html.page_body`), to the block element holding the text (the lines a
@@ -52,6 +65,7 @@ class Source:
     page: int | None = None
     line: int | None = None
     box: tuple[float, float, float, float] | None = None
+    ocr: Ocr | None = None  # a scan's cell: how sure its reading is (readers/scan.py)
 
     def cell(self, row: int, index: int) -> Source:
         """A .docx cell of this table: its row and its `w:tc` index within the row."""

@@ -42,6 +42,11 @@ class Limits:
     max_read_memory: int = 1536 * 1024 * 1024  # RLIMIT_AS of the child
     max_read_seconds: float = 120.0  # wall time of one read (a .doc's conversion comes on top)
     isolate: bool = True  # False: read in this process, without the memory and time limits
+    # a scan (readers/scan.py): OCR takes 3–8 s and ~1 GB a page, so it gets its own limits
+    ocr: bool = True  # False: a scan is file.no_text, as before OCR
+    max_scan_pages: int = 30
+    max_ocr_seconds: float = 300.0  # on top of max_read_seconds
+    max_ocr_memory: int = 3 * 1024 * 1024 * 1024  # RLIMIT_AS once OCR starts (onnxruntime reserves much)
 
 
 class ReadError(Exception):
@@ -78,6 +83,8 @@ def sniff(head: bytes) -> str:
     if markup:
         return markup
     if head[:4] in (b"\x89PNG", b"\xff\xd8\xff\xe0", b"\xff\xd8\xff\xe1", b"\xff\xd8\xff\xdb") or head.startswith(b"\xff\xd8"):
+        return "image"
+    if head[:4] in (b"II*\x00", b"MM\x00*") or (head.startswith(b"BM") and b"\x00" in head[2:14]):  # TIFF, BMP
         return "image"
     if head.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
         return "text"
@@ -159,6 +166,11 @@ READERS: tuple[Reader, ...] = (
     # content decides (no LibreOffice round trip for what lxml reads directly)
     Reader((".doc", ".txt"), frozenset({"html", "mht"}), "nianbao.readers.html:read_html", ("max_bytes", "max_table_cells")),
     Reader((".rtf",), frozenset({"rtf"}), "nianbao.readers.doc:read_doc", ("max_bytes", "convert_timeout")),
+    # scans and phone photos of the pages, read by OCR (readers/scan.py); several pages in a .zip
+    Reader((".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp"), frozenset({"image"}), "nianbao.readers.scan:read_images",
+           ("max_bytes", "max_scan_pages", "max_ocr_seconds", "max_ocr_memory")),
+    Reader((".zip",), frozenset({"zip"}), "nianbao.readers.scan:read_zip_images",
+           ("max_bytes", "max_unzipped_bytes", "max_scan_pages", "max_ocr_seconds", "max_ocr_memory")),
 )
 BY_EXTENSION: dict[str, Reader] = {}
 for _reader in READERS:  # an extension's own format is its first entry; later ones take other contents

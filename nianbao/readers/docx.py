@@ -125,6 +125,10 @@ def read_docx(path: Path, limits: Limits) -> Document:
     _check_cells(body, limits)
     _walk(body, blocks, artifacts, ())
     images = _pictures(body)
+    if images and limits.ocr and _pages_as_pictures(blocks):
+        from nianbao.readers import scan
+
+        return scan.read_docx_pictures(_picture_blobs(document, body), limits)
     if not any(_has_text(b) for b in blocks):
         if images:
             raise ReadError("file.no_text",
@@ -158,6 +162,31 @@ def _pictures(body) -> int:
         if el.tag == f"{W}object" or (_blip(el) if el.tag == f"{W}drawing" else _imagedata(el)):
             n += 1
     return n
+
+
+def _pages_as_pictures(blocks: list[Paragraph | Table]) -> bool:
+    """A scan pasted into Word: no table with text, and hardly any text (a typed title at most)."""
+    if any(isinstance(b, Table) and _has_text(b) for b in blocks):
+        return False
+    return sum(len(b.text) for b in blocks if isinstance(b, Paragraph)) < 200
+
+
+_R_EMBED = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}embed"
+_R_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+
+
+def _picture_blobs(document, body) -> list[bytes]:
+    """The pictures' bytes in the order the body shows them: a page each (Word keeps one part for
+    a picture pasted twice; it is shown, so read, twice). Word's fallback copy is not a page."""
+    rels = document.part.related_parts
+    out: list[bytes] = []
+    for el in body.iter(A_BLIP, V_IMAGEDATA):
+        if any(a.tag == MC_FALLBACK for a in el.iterancestors()):
+            continue
+        rid = el.get(_R_EMBED) or el.get(_R_ID)
+        if rid and rid in rels:
+            out.append(rels[rid].blob)
+    return out
 
 
 def _blip(el) -> bool:

@@ -80,6 +80,27 @@ def last_read() -> ReadStats | None:
     return getattr(_last, "stats", None)
 
 
+def _ocr_seconds(limits: Limits) -> float:
+    return limits.max_ocr_seconds + _GRACE if limits.ocr else 0.0
+
+
+def _ocr_memory(limits: Limits) -> int:
+    return limits.max_ocr_memory if limits.ocr else 0
+
+
+def allow_ocr(limits: Limits) -> None:
+    """A reader about to OCR a scan, in the child: its wall time, CPU and address space grow to
+    the OCR limits (the parent's deadline allows for it). Outside a child there is nothing to raise."""
+    if not _IN_CHILD or not limits.ocr:
+        return
+    if limits.max_read_memory:
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    resource.setrlimit(resource.RLIMIT_CPU, (max(1, hard - 1), hard))
+    signal.setitimer(signal.ITIMER_REAL, _ocr_seconds(limits))
+
+
 def too_complex(reason: str, limits: Limits, seconds: float) -> ReadError:
     if reason == "time":
         what, values = f"读取超过 {num(seconds)} 秒仍未完成", {"limit_s": seconds}
@@ -178,7 +199,8 @@ class _Reply:
 
 
 def _exchange(fd: int, server: _Server, limits: Limits, seconds: float, start: float) -> Document:
-    reply_in = _Reply(fd, server, start + seconds + _GRACE)
+    # a scan's OCR may extend the child's alarm by max_ocr_seconds (allow_ocr)
+    reply_in = _Reply(fd, server, start + seconds + _ocr_seconds(limits) + _GRACE)
     pid: int | None = None
     try:
         pid = int(pickle.loads(reply_in.frame(64)))
@@ -436,10 +458,11 @@ def _child(request: bytes) -> None:
         os.chdir(cwd)
     except OSError:
         pass
+    # the hard limits leave room for a scan's OCR, which raises the soft ones when it starts
     if limits.max_read_memory:
-        resource.setrlimit(resource.RLIMIT_AS, (limits.max_read_memory, limits.max_read_memory))
+        resource.setrlimit(resource.RLIMIT_AS, (limits.max_read_memory, max(limits.max_read_memory, _ocr_memory(limits))))
     cpu = math.ceil(seconds) + 1
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, max(cpu + 1, math.ceil(_ocr_seconds(limits) * (os.cpu_count() or 1)) + cpu)))
     signal.setitimer(signal.ITIMER_REAL, seconds)  # SIGALRM's default action ends the process
     reply = _run(target, Path(path), limits)
     signal.setitimer(signal.ITIMER_REAL, 0)
@@ -462,7 +485,7 @@ def _run(target: str, path: Path, limits: Limits) -> tuple[str, object]:
     except MemoryError:
         return "memory", None
     except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent
-        if _out_of_memory(exc) or _near_limit(limits.max_read_memory):
+        if _out_of_memory(exc) or _near_limit(max(0, resource.getrlimit(resource.RLIMIT_AS)[0])):
             return "memory", None
         if isinstance(exc, ReadError):
             return "error", exc

@@ -115,6 +115,10 @@ def _read_pdf(path: Path, limits: Limits) -> Document:
             if _encrypted(path):
                 raise ReadError("file.unreadable", "文件已加密，系统无法读取。请取消密码后重新提交。", encrypted=True) from exc
             raise ReadError("file.unreadable", "PDF 文件内容已损坏，无法读取文字。请重新导出 PDF 后提交。") from exc
+    if (chars == 0 or not lines and not tables) and images and limits.ocr:  # a scan (page numbers at most): OCR
+        from nianbao.readers import scan
+
+        return scan.read_scan_pdf(path, limits, n_pages)
     if chars == 0 or not lines and not tables:  # nothing but page numbers is no text either
         what = "扫描件或图片" if images else "空白页面"
         raise ReadError("file.no_text",
