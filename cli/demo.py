@@ -56,10 +56,10 @@ def _sandbox(root: Path, verbose: bool) -> None:
 def _drop(examples: dict, inbox: Path, fixed: bool) -> list[str]:
     """Put each example (or its corrected version) where a clerk's file lands: inbox/<code>/,
     or the inbox root for a report whose sender is not known. Formats vary as in real life."""
-    from nianbao.generate import write_docx, write_pdfs, write_txt
+    from nianbao.generate import write_docx, write_pdfs, write_scan, write_txt
     from nianbao.libreoffice import soffice
 
-    dropped, to_pdf = [], {}
+    dropped, to_pdf, scans = [], {}, set()
     with tempfile.TemporaryDirectory(prefix="nianbao-demo-") as tmp:
         for i, (name, ex) in enumerate(examples.items()):
             spec = ex.fixed if fixed else ex.spec
@@ -69,6 +69,9 @@ def _drop(examples: dict, inbox: Path, fixed: bool) -> list[str]:
             folder.mkdir(parents=True, exist_ok=True)
             stem = ex.file_name("") + ("（修改稿）" if fixed else "")
             fmt = ("docx", "pdf", "txt")[i % 3] if not fixed else "docx"
+            if ex.scan and not fixed:
+                fmt = "pdf"
+                scans.add(name)
             if fmt == "pdf" and soffice():
                 to_pdf[name] = (write_docx(spec, Path(tmp) / f"{name}.docx"), folder / f"{stem}.pdf")
             elif fmt == "txt":
@@ -77,8 +80,11 @@ def _drop(examples: dict, inbox: Path, fixed: bool) -> list[str]:
                 dropped.append(str(write_docx(spec, folder / f"{stem}.docx").relative_to(inbox)))
         if to_pdf:
             pdfs = write_pdfs([d for d, _ in to_pdf.values()], Path(tmp) / "pdf")
-            for (_, target), pdf in zip(to_pdf.values(), pdfs, strict=True):
-                target.write_bytes(pdf.read_bytes())
+            for (name, (_, target)), pdf in zip(to_pdf.items(), pdfs, strict=True):
+                if name in scans:  # printed, stamped, scanned: pictures of the pages only
+                    write_scan(pdf, target)
+                else:
+                    target.write_bytes(pdf.read_bytes())
                 dropped.append(str(target.relative_to(inbox)))
     return dropped
 
@@ -127,7 +133,7 @@ def demo(
     inbox = root / "inbox"
     dropped = _drop(examples, inbox, fixed=False)
     r = run_tagged(intake, code, YEAR, as_of=FIRST)
-    out.print(f"② 收到 {len(dropped)} 份报告（.docx/.pdf/.txt），登记 {len(r.new)} 份：")
+    out.print(f"② 收到 {len(dropped)} 份报告（.docx/.pdf/.txt，其中一份是盖章扫描件），登记 {len(r.new)} 份：")
     _print_results(r.files)
 
     r = run_tagged(deadline, code, YEAR, as_of=REMINDER)

@@ -140,6 +140,8 @@ class Submission(Base):
     # what it came in as, when the same arrival may be handled twice (a mail part re-read after a
     # crash: "mail:<mail_message.id>:<part>"): one submission per origin, whatever the re-runs
     origin: Mapped[str | None] = mapped_column(String(120), default=None, unique=True)
+    # what it was read as (docx, pdf, scan …; NULL: unread, or recorded before 0007)
+    read_as: Mapped[str | None] = mapped_column(String(16), default=None)
 
     cycle: Mapped[Cycle] = relationship()
     body: Mapped[BodyRecord | None] = relationship()

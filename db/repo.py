@@ -271,13 +271,19 @@ def record_submission(session: Session, cycle_id: int, body_id: int | None, stor
                      original_name=stored.original_name[:255], sha256=stored.sha256, size=stored.size,
                      stored_path=stored.relpath, received_at=received_at, verdict=verdict or result.verdict,
                      report=result.report.to_json() if result.report else None, errors=errors, warnings=warnings,
-                     delta=delta, findings=findings, origin=origin)
+                     delta=delta, findings=findings, origin=origin, read_as=_read_as(result))
     session.add(sub)
     session.flush()
     audit(session, actor, "submission.record" if body else "submission.unassigned", "submission", sub.id,
           cycle_id=cy.id, body_id=body.id if body else None, version=version, verdict=sub.verdict,
           sha256=stored.sha256, source=source, file=stored.original_name)
     return sub, True
+
+
+def _read_as(result) -> str | None:
+    if result.parsed is not None:
+        return result.parsed.evidence.kind[:16]
+    return ((result.head or {}).get("kind") or None) if hasattr(result, "head") else None
 
 
 def _finding_row(f) -> FindingRecord:
@@ -319,6 +325,17 @@ def history_for(session: Session, cy: Cycle, body: BodyRecord | None, received_a
             h.previous = Report.from_json(last_year.report)
     h.others = ({n: t for n, t in others.items() if n != body.name} if others is not None
                 else newest_texts(session, cy, but=body.id))
+    # the body's newest stamped scan and newest other file this cycle: scan.word_mismatch compares them
+    for scan in (True, False):
+        kind = Submission.read_as == "scan" if scan else func.coalesce(Submission.read_as, "") != "scan"
+        row = session.scalar(select(Submission.report).where(
+            Submission.cycle_id == cy.id, Submission.body_id == body.id, Submission.report.is_not(None), kind)
+            .order_by(Submission.version.desc()).limit(1))
+        if row is not None:
+            if scan:
+                h.scan = Report.from_json(row)
+            else:
+                h.word = Report.from_json(row)
     h.accepted_before = (session.scalar(select(func.count()).select_from(Submission).where(
         Submission.cycle_id == cy.id, Submission.body_id == body.id, Submission.verdict == "accepted")) or 0) > 0
     return h

@@ -39,7 +39,7 @@ class Result:
         """This result without its parsed document (a batch of thousands holds only verdicts
         and findings): what `to_json` says is kept."""
         r = self.report
-        head = {"body": r.body, "year": r.year, "template": r.template} if r else self.head
+        head = {"body": r.body, "year": r.year, "template": r.template, "kind": self.parsed.evidence.kind} if r and self.parsed else self.head
         return Result(self.verdict, self.findings, None, self.path, self.extra, head)
 
     @property

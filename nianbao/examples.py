@@ -23,6 +23,7 @@ class Example:
     main_rules: tuple[str, ...] = ()
     fixed: ReportSpec | None = None  # the corrected version a rejected body sends next
     filename: str = ""  # as a clerk would name it
+    scan: bool = False  # sent as the stamped scan (an image-only PDF), read by OCR
 
     def file_name(self, ext: str) -> str:
         return f"{self.filename or self.spec.body + str(self.spec.year) + '年政府信息公开工作年度报告'}{ext}"
@@ -48,6 +49,10 @@ def example_set(roster: Roster, year: int = 2024, seed: int = 7) -> dict[str, Ex
     specials = {"wanghuzhai", "guanting", "zhangwangtuan", "xianzhengfuban", "julu", "dicun"}
     for b in roster.bodies:
         if b.code in specials:
+            continue
+        if not any(e.scan for e in out.values()):  # one body sends its stamped scan, not the Word file
+            out[b.code] = Example(b.code, base(b.name), "accepted", "盖章扫描件（图片 PDF），经文字识别读取",
+                                  filename=f"{b.name}{year}年政府信息公开工作年度报告（盖章扫描件）", scan=True)
             continue
         out[b.code] = Example(b.code, base(b.name), "accepted", "格式规范、数据平衡的报告")
 

@@ -728,6 +728,22 @@ def write_pdfs(docx_paths: list[Path], outdir: Path) -> list[Path]:
     return convert(list(docx_paths), "pdf", outdir)
 
 
+def write_scan(pdf: Path, path: str | Path, dpi: int = 200) -> Path:
+    """The stamped copy a clerk scans: the PDF's pages as pictures in an image-only PDF (what a
+    scanner makes; no text layer)."""
+    import pypdfium2
+    from PIL import Image
+
+    doc = pypdfium2.PdfDocument(str(pdf))
+    try:
+        pages: list[Image.Image] = [page.render(scale=dpi / 72).to_pil().convert("RGB") for page in doc]
+    finally:
+        doc.close()
+    path = Path(path)
+    pages[0].save(path, "PDF", save_all=True, append_images=pages[1:], resolution=dpi)
+    return path
+
+
 def write_all(specs: dict[str, ReportSpec], outdir: str | Path, formats: tuple[str, ...] = ("docx", "txt", "pdf")) -> dict[str, dict[str, Path]]:
     """Write every spec in every format; PDFs in one batch. Returns {name: {format: path}}."""
     outdir = Path(outdir)

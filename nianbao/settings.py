@@ -43,6 +43,14 @@ class Settings(BaseSettings):
     max_read_memory_mb: float = Field(1536, ge=64, le=65536, description="Address space of one read's child process (RLIMIT_AS).")
     max_read_seconds: float = Field(120, gt=0, le=3600, description="Wall time of one read (a .doc's conversion on top).")
 
+    # scans (readers/scan.py): OCR's own limits, and how sure a figure must be read to stand unasked
+    ocr: bool = Field(True, description="Read scans and pictures by OCR (off: a scan is file.no_text).")
+    max_scan_pages: int = Field(30, gt=0, le=1000, description="Most pages of a scan read by OCR.")
+    max_ocr_seconds: float = Field(300, gt=0, le=7200, description="Wall time of one scan's OCR (on top of max_read_seconds).")
+    max_ocr_memory_mb: float = Field(3072, ge=256, le=65536, description="Address space of a read once OCR starts.")
+    ocr_min_confidence: float = Field(0.9, gt=0, le=1,
+                                      description="A figure read from a scan below this is file.ocr_uncertain.")
+
     jobs: int = Field(0, ge=0, le=256,
                       description="Files read at once by an intake (and `nianbao check DIR`): 0 = every core this process may use.")
 
@@ -143,6 +151,10 @@ class Settings(BaseSettings):
             max_read_memory=int(self.max_read_memory_mb * 1024 * 1024),
             max_read_seconds=self.max_read_seconds,
             isolate=self.isolate_reads,
+            ocr=self.ocr,
+            max_scan_pages=self.max_scan_pages,
+            max_ocr_seconds=self.max_ocr_seconds,
+            max_ocr_memory=int(self.max_ocr_memory_mb * 1024 * 1024),
         )
 
 

@@ -37,6 +37,18 @@ class Reading:
         return min((g.conf for g in self.glyphs), default=0.0)
 
 
+@dataclass
+class Read:
+    """A crop read freely, and read as a figure: the recogniser's output restricted to digits and
+    a figure's marks, renormalised at every step. A table cell that holds a figure is read the
+    second way — a small 0 is then a 0 or an 8, never a Chinese full stop — and its confidence is
+    how sure the model is among the readings a figure can have."""
+
+    glyphs: list[Glyph]
+    figure: list[Glyph]
+
+
+FIGURE_CHARS = frozenset("0123456789.-%")
 _ALT_FLOOR = 0.02  # a runner-up under this is noise, not a candidate reading
 
 
@@ -53,6 +65,8 @@ class Engine:
         self._ocr = RapidOCR()
         self._rec = self._ocr.text_rec
         self._chars: list[str] = self._rec.postprocess_op.character
+        self._fig_idx: np.ndarray | None = None
+        self._fig_chars: list[str] = []
 
     def detect(self, img: np.ndarray) -> list[np.ndarray]:
         """Text boxes (4 points each) on an RGB page image."""
@@ -72,7 +86,12 @@ class Engine:
 
     def recognize(self, crops: list[np.ndarray]) -> list[list[Glyph]]:
         """Each crop's characters, with their probabilities and runner-ups."""
-        out: list[list[Glyph]] = [[] for _ in crops]
+        return [r.glyphs for r in self.read(crops)]
+
+    def read(self, crops: list[np.ndarray]) -> list[Read]:
+        """Each crop read twice from one pass of the model: freely, and as a figure (only digits and
+        a figure's marks may be read; see `Read`)."""
+        out: list[Read] = [Read([], []) for _ in crops]
         if not crops:
             return out
         order = np.argsort([c.shape[1] / max(1, c.shape[0]) for c in crops])
@@ -84,12 +103,28 @@ class Engine:
             norm = np.concatenate([self._rec.resize_norm_img(crops[i], ratio)[np.newaxis, :] for i in idx])
             preds = self._rec.session(norm.astype(np.float32))[0]
             for k, i in enumerate(idx):
-                out[i] = self._decode(preds[k])
+                figure = preds[k][:, self._figure_classes]
+                figure = figure / np.maximum(figure.sum(axis=1, keepdims=True), 1e-9)
+                out[i] = Read(self._decode(preds[k]), self._decode(figure, self._figure_chars))
         return out
 
-    def _decode(self, pred: np.ndarray) -> list[Glyph]:
+    @property
+    def _figure_classes(self) -> np.ndarray:
+        if self._fig_idx is None:
+            idx = [0] + [k for k, ch in enumerate(self._chars) if ch in FIGURE_CHARS]
+            self._fig_idx = np.array(idx)
+            self._fig_chars = ["blank"] + [self._chars[k] for k in idx[1:]]
+        return self._fig_idx
+
+    @property
+    def _figure_chars(self) -> list[str]:
+        self._figure_classes  # noqa: B018 - made together
+        return self._fig_chars
+
+    def _decode(self, pred: np.ndarray, chars: list[str] | None = None) -> list[Glyph]:
         """CTC: one character per run of the same class, blank (0) dropped; its probability is the
         run's best step, its runner-up the second class at that step."""
+        chars = chars or self._chars
         best = pred.argmax(axis=1)
         glyphs: list[Glyph] = []
         t, n = 0, len(best)
@@ -98,14 +133,14 @@ class Engine:
             end = t
             while end + 1 < n and best[end + 1] == cls:
                 end += 1
-            if cls != 0 and cls < len(self._chars):
+            if cls != 0 and cls < len(chars):
                 step = t + int(pred[t:end + 1, cls].argmax())
                 row = pred[step]
                 second = np.argsort(row)[-2]
                 alt, alt_conf = "", 0.0
-                if second != 0 and second < len(self._chars) and row[second] >= _ALT_FLOOR:
-                    alt, alt_conf = self._chars[second], float(row[second])
-                glyphs.append(Glyph(self._chars[cls], float(row[cls]), alt, alt_conf))
+                if second != 0 and second < len(chars) and row[second] >= _ALT_FLOOR:
+                    alt, alt_conf = chars[second], float(row[second])
+                glyphs.append(Glyph(chars[cls], float(row[cls]), alt, alt_conf))
             t = end + 1
         return glyphs
 

@@ -25,6 +25,7 @@ import io
 import math
 import re
 import time
+import unicodedata
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ import numpy as np
 from nianbao.document import Document, Ocr, Source, Table
 from nianbao.readers import Limits, ReadError
 from nianbao.readers.lines import LAYOUT, Line, assemble, is_page_number
+from nianbao.readers.ocr import Read
 from nianbao.template import match_heading
 
 DPI = 200  # what an image-only PDF page is rendered at, and the dpi pages are brought to
@@ -124,6 +126,8 @@ def _image_pages(data: bytes, name: str, limits: Limits, start: int) -> Iterator
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # past it PIL raises instead of inflating a "picture bomb"
     try:
         img = Image.open(io.BytesIO(data))
+        if img.size[0] * img.size[1] > MAX_PIXELS:  # PIL itself only warns below twice its limit
+            raise Image.DecompressionBombError(f"{img.size}")
         frames = getattr(img, "n_frames", 1)
         if frames > limits.max_scan_pages:
             _check_pages(frames, limits)
@@ -200,22 +204,24 @@ def read_page(engine, page: Page) -> tuple[list[tuple[int, float, Line]], list[t
 
     gray = _grey(page.image)
     gray, dpi = _to_dpi(gray, page.dpi)
-    binary = grid.ink(gray)
-    angle = skew(binary)
+    angle = skew(grid.ink(gray))
     if abs(angle) >= 0.1:
         gray = _rotate(gray, angle)
-        binary = grid.ink(gray)
-    rgb = cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB)
+    # the rules are found on the page as it is (a median filter would break a 1-pixel rule of a
+    # 150-dpi scan); the text is read on the page with its grain taken out
+    clean = _denoise(gray)
+    rgb = cv2.cvtColor(clean, cv2.COLOR_GRAY2RGB)
     quads = engine.detect(rgb)
     if not quads:
         return [], []
     turn = _turn(engine, rgb, quads)
     if turn:
         gray = np.ascontiguousarray(np.rot90(gray, k=turn // 90))
-        binary = grid.ink(gray)
-        rgb = cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB)
+        clean = np.ascontiguousarray(np.rot90(clean, k=turn // 90))
+        rgb = cv2.cvtColor(clean, cv2.COLOR_GRAY2RGB)
         quads = engine.detect(rgb)
-    grids = grid.find_grids(binary, dpi)
+    grids = grid.find_grids(grid.ink(gray), dpi)
+    binary = grid.ink(clean)
     pieces = _pieces(quads, grids)
     crops = [rgb[t:b, x0:x1] if q is None else engine.crop(rgb, q) for (x0, t, x1, b), q, _ in pieces]
     # cells with ink and no text box (a lone "0" the detector passed over) are read whole
@@ -225,26 +231,28 @@ def read_page(engine, page: Page) -> tuple[list[tuple[int, float, Line]], list[t
         crops.append(rgb[t:b, x0:x1])
         pieces.append((box, None, (gi, cell)))
     keep = [i for i, c in enumerate(crops) if c.size and c.shape[0] >= 4 and c.shape[1] >= 4]
-    glyphs_of = dict(zip(keep, engine.recognize([crops[i] for i in keep]), strict=True))
+    reads = dict(zip(keep, engine.read([crops[i] for i in keep]), strict=True))
     pt = 72.0 / dpi
     free: list[tuple[tuple[int, int, int, int], list]] = []
-    texts: dict[tuple[int, int], list[tuple[tuple[int, int, int, int], list]]] = {}
+    texts: dict[tuple[int, int], list[tuple[tuple[int, int, int, int], Read]]] = {}
     for i, (box, _q, where) in enumerate(pieces):
-        glyphs = glyphs_of.get(i, [])
-        if not glyphs:
+        got = reads.get(i)
+        if got is None or not got.glyphs and not got.figure:
             continue
         if where is None:
-            free.append((box, glyphs))
+            if got.glyphs:
+                free.append((box, got.glyphs))
         else:
-            texts.setdefault((where[0], id(where[1])), []).append((box, glyphs))
+            texts.setdefault((where[0], id(where[1])), []).append((box, got))
     out_lines = _page_lines(free, page.number, pt, gray.shape[0])
+    read_cells = {(gi, id(cell)): _cell_text(texts.get((gi, id(cell)), [])) for gi, g in enumerate(grids) for cell in g.cells}
+    _second_look(engine, rgb, grids, read_cells, dpi)
     out_tables = []
     for gi, g in enumerate(grids):
         rows: list[list[str | None]] = [[None] * g.n_cols for _ in range(g.n_rows)]
         sources: list[list[Source | None]] = [[None] * g.n_cols for _ in range(g.n_rows)]
         for cell in g.cells:
-            runs = texts.get((gi, id(cell)), [])
-            text, reading = _cell_text(runs)
+            text, reading = read_cells[(gi, id(cell))]
             rows[cell.row][cell.col] = text
             x0, t, x1, b = cell.box
             sources[cell.row][cell.col] = Source(page=page.number, box=(x0 * pt, t * pt, x1 * pt, b * pt), ocr=reading)
@@ -259,9 +267,64 @@ def read_page(engine, page: Page) -> tuple[list[tuple[int, float, Line]], list[t
     return out_lines, out_tables
 
 
+SURE = 0.95  # a figure read less surely than this is read a second time, from its whole cell
+
+
+def _second_look(engine, rgb: np.ndarray, grids, read_cells: dict, dpi: float) -> None:
+    """Figures read unsurely are read again from a different crop: the cell's whole inside, not
+    the detector's box. Two readings that agree stand (the surer one's confidence); two that
+    differ leave the figure unsure, each reading the other's candidate."""
+    inset = max(2, int(dpi * 0.015))
+    todo = []
+    for gi, g in enumerate(grids):
+        for cell in g.cells:
+            text, first = read_cells[(gi, id(cell))]
+            if first is None or not text or "\n" in text or len(text) > 12 or first.conf >= SURE:
+                continue
+            if not any(ch.isdigit() for ch in text):
+                continue
+            x0, t, x1, b = cell.box
+            crop = rgb[t + inset:b - inset, x0 + inset:x1 - inset]
+            if crop.shape[0] >= 8 and crop.shape[1] >= 8:
+                todo.append(((gi, id(cell)), crop))
+    if not todo:
+        return
+    for (key, _), got in zip(todo, engine.read([c for _, c in todo]), strict=True):
+        text, first = read_cells[key]
+        glyphs = got.figure if looks_like_figure(first.text) else got.glyphs
+        again = reading(widths("".join(g.char for g in glyphs)), glyphs)
+        if again.text == first.text:
+            read_cells[key] = (text, Ocr(first.text, max(first.conf, again.conf), first.others))
+        else:
+            others = tuple(dict.fromkeys((again.text, *first.others, *again.others)) if again.text else first.others)
+            read_cells[key] = (text, Ocr(first.text, min(first.conf, again.conf if again.text else first.conf),
+                                         tuple(o for o in others if o and o != first.text)))
+
+
 def _grey(rgb: np.ndarray) -> np.ndarray:
-    """The red channel: red ink (the stamp, a red letterhead) vanishes, black and blue stay."""
-    return np.ascontiguousarray(rgb[:, :, 0])
+    """The red channel, with what is plainly red made paper: red ink (the stamp, a red letterhead)
+    vanishes; black and blue stay, and so does black print under the seal (dark in every channel)."""
+    r = rgb[:, :, 0]
+    other = np.maximum(rgb[:, :, 1], rgb[:, :, 2])
+    gray = r.copy()
+    gray[(r.astype(np.int16) - other > 60) & (r > 120)] = 255
+    return np.ascontiguousarray(gray)
+
+
+def _denoise(gray: np.ndarray) -> np.ndarray:
+    """A grainy scan (paper pixels on average more than 3.5 levels off their neighbours' median) is median
+    filtered: grain and specks go, strokes stay. A clean page is left as it is."""
+    import cv2
+
+    smooth = cv2.medianBlur(gray, 3)
+    k = np.ones((5, 5), np.uint8)
+    sample = (slice(None, None, 4), slice(None, None, 4))
+    # paper: where the filtered page is flat and light; its grain, not the edges of the print
+    flat = ((cv2.dilate(smooth, k) - cv2.erode(smooth, k)) < 30)[sample] & (smooth[sample] >= 120)
+    if not flat.any():
+        return gray
+    grain = float(np.mean(np.abs(gray[sample][flat].astype(np.int16) - smooth[sample][flat])))
+    return smooth if grain > 3.5 else gray
 
 
 def _to_dpi(gray: np.ndarray, dpi: float) -> tuple[np.ndarray, float]:
@@ -342,8 +405,12 @@ def _pieces(quads, grids):
             gx0, gt, gx1, gb = g.box
             if not (gx0 <= cx <= gx1 and gt <= cy <= gb):
                 continue
-            hit = [c for c in g.cells if _overlap(box, c.box) > 0.15 * _area(box) or _inside(cx, cy, c.box)]
-            if len(hit) == 1 and _overlap(box, hit[0].box) >= 0.6 * _area(box):
+            # a cell the box reaches into by more than a thin sliver (a glyph is about as wide as
+            # the box is high): "7 | 13" detected as one box is two cells' figures
+            sliver = 0.3 * (box[3] - box[1])
+            hit = [c for c in g.cells if _inside(cx, cy, c.box)
+                   or min(box[2], c.box[2]) - max(box[0], c.box[0]) > sliver and _overlap(box, c.box) > 0]
+            if len(hit) == 1:
                 out.append((box, q, (gi, hit[0])))
             else:
                 for c in hit:
@@ -408,6 +475,12 @@ def _cell_text(runs) -> tuple[str, Ocr | None]:
     are), runs left to right within a line."""
     if not runs:
         return "", Ocr("", 1.0, ())
+    free = "".join(g.char for _, r in runs for g in r.glyphs)
+    figure = looks_like_figure(free)
+    runs = [(box, r.figure if figure else r.glyphs) for box, r in runs]
+    runs = [r for r in runs if r[1]]
+    if not runs:
+        return "", Ocr("", 1.0, ())
     runs = sorted(runs, key=lambda r: (r[0][1] + r[0][3]) / 2)
     lines: list[list] = []
     for run in runs:
@@ -425,6 +498,18 @@ def _cell_text(runs) -> tuple[str, Ocr | None]:
         glyphs.extend(g for r in line for g in r[1])
     text = "\n".join(parts)
     return text, reading(text.replace("\n", ""), glyphs)
+
+
+# what OCR makes of a figure's digits when it reads them as other characters: a small 0 as 。, o,
+# 〇 or 口, a 1 as l, I or |
+_DIGIT_LOOKALIKES = frozenset("0123456789.-%。oO〇口DlI|丨=:：·,，")
+
+
+def looks_like_figure(text: str) -> bool:
+    """A cell that holds a figure: a short run of digits and their look-alikes, with a digit or a
+    lone look-alike (a 0 read as 。). "无", "—" or a word are read as they are."""
+    t = text.strip()
+    return 0 < len(t) <= 12 and all(ch in _DIGIT_LOOKALIKES for ch in t) and (any(ch.isdigit() for ch in t) or len(t) == 1)
 
 
 _CJK = re.compile(r"[\u3400-\u9fff（）]")
@@ -454,8 +539,8 @@ def reading(text: str, glyphs) -> Ocr:
         if not g.char.isdigit():
             continue
         alts = set()
-        if g.alt and g.alt.isdigit() and g.alt_conf >= 0.02:
-            alts.add(g.alt)
+        if g.alt and g.alt.isdigit() and g.alt_conf >= 0.02 and unicodedata.normalize("NFKC", g.alt) != g.char:
+            alts.add(unicodedata.normalize("NFKC", g.alt))
         if g.conf < 0.999:
             alts.update(_CONFUSABLE.get(g.char, ""))
         for a in sorted(alts):
@@ -463,6 +548,10 @@ def reading(text: str, glyphs) -> Ocr:
             if other != text and other not in others:
                 others.append(other)
     return Ocr(text, conf, tuple(others))
+
+
+# "- 1 -" as OCR reads it at the foot of a page: "1-", "-1", "—1—", "~ 1 ~"
+_PAGE_NUMBER = re.compile(r"^[-—–－~～\s]*\d{1,3}[-—–－~～\s]*$")
 
 
 def _page_lines(free, page_no: int, pt: float, height: int) -> list[tuple[int, float, Line]]:
@@ -489,7 +578,8 @@ def _page_lines(free, page_no: int, pt: float, height: int) -> list[tuple[int, f
         top = min(r[0][1] for r in row) * pt
         bottom = max(r[0][3] for r in row) * pt
         text = widths(text)
-        if not text.strip() or (is_page_number(text) and top > height * pt * LAYOUT.page_number_zone):
+        if not text.strip() or ((is_page_number(text) or _PAGE_NUMBER.match(text))
+                                and top > height * pt * LAYOUT.page_number_zone):
             continue
         # the detector's box is the glyphs' own height plus a margin: about 1.25 em
         size = (bottom - top) / 1.25

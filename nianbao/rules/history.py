@@ -4,9 +4,12 @@ that history (the database of “The cycle's memory” fills it in)."""
 
 from __future__ import annotations
 
+import difflib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from nianbao.model import Finding, Location, Report
@@ -37,6 +40,9 @@ class History:
     deadline: date | None = None
     accepted_before: bool = False  # an earlier version of this cycle was accepted
     missing_bodies: list[str] | None = None  # for the county summary: roster bodies without an accepted report
+    # this body's newest report this cycle read from a scan, and from any other file (scan.word_mismatch)
+    scan: Report | None = None
+    word: Report | None = None
 
 
 def local_date(at: datetime, tz: str) -> date:
@@ -169,3 +175,85 @@ def summary_coverage(ctx: Context) -> Iterator[Finding]:
         yield finding("summary.coverage",
                       f"以下{len(h.missing_bodies)}个单位尚无审核通过的报告：{'、'.join(h.missing_bodies)}。",
                       Location(), missing=h.missing_bodies)
+
+
+def _figures(report: Report) -> dict[tuple[str, str | None, str], Any]:
+    """Every figure of tables 二–四 by (table, row, column) key."""
+    from nianbao.template import TABLE2_ROWS, TABLE4_KEYS
+
+    out: dict[tuple[str, str | None, str], Any] = {}
+    for row in TABLE2_ROWS:
+        v = report.table2.get(row.key)
+        values = v if isinstance(v, list) else [v]
+        for col, x in zip(row.columns, values, strict=False):
+            out[("table2", row.key, col.key)] = x
+    for key, values in report.table3.items():
+        for col, x in zip(TABLE3_COLUMNS, values, strict=False):
+            out[("table3", key, col.key)] = x
+    for t4_key, x in zip(TABLE4_KEYS, report.table4, strict=False):
+        out[("table4", None, t4_key)] = x
+    return out
+
+
+def _paragraphs(text: str) -> list[str]:
+    return [p for p in (flat(x) for x in text.split("\n")) if p]
+
+
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_SECTION_ZH = "一二三四五六"
+
+
+def _fig(v: Any) -> str:
+    return "空白" if v is None else (f"{v:g}" if isinstance(v, float) else str(v))
+
+
+def _scan_vs_word_message(fs: list[Finding], loc: Location) -> str:
+    from nianbao.rules.registry import listed_message
+
+    return listed_message(fs, loc)
+
+
+@rule("scan.word_mismatch", "error", needs="history", group_message=_scan_vs_word_message)
+def scan_word_mismatch(ctx: Context) -> Iterator[Finding]:
+    """The stamped scan (盖章扫描件) says what the Word file says, when a body sends both this cycle.
+
+    The figures of tables 二–四 are compared one by one, and each part's paragraphs by their
+    numbers and their wording: a figure that differs, or a paragraph whose numbers differ or whose
+    text is less than 90 % alike (OCR's odd misread character is not a difference), is a finding
+    naming the place and both values. The newer of the two is the one checked."""
+    h = _history(ctx)
+    if not h:
+        return
+    this_is_scan = ctx.ev.kind == "scan"
+    other = h.word if this_is_scan else h.scan
+    if other is None:
+        return
+    scan, word = (ctx.report, other) if this_is_scan else (other, ctx.report)
+    a, b = _figures(scan), _figures(word)
+    for key in a.keys() & b.keys():
+        if a[key] != b[key] and not (a[key] is None and b[key] is None):
+            table, row, column = key
+            yield finding("scan.word_mismatch",
+                          f"盖章扫描件为 {_fig(a[key])}，Word 版为 {_fig(b[key])}。两者应一致：请核对后以正确的版本重新提交（扫描件须为定稿盖章后扫描）。",
+                          Location(table=table, row=row, column=column), scan=a[key], word=b[key])
+    for k in sorted(scan.sections.keys() & word.sections.keys()):
+        ps, pw = _paragraphs(scan.sections[k]), _paragraphs(word.sections[k])
+        for i in range(max(len(ps), len(pw))):
+            x = ps[i] if i < len(ps) else ""
+            y = pw[i] if i < len(pw) else ""
+            if x == y:
+                continue
+            numbers_differ = _NUMBER.findall(x) != _NUMBER.findall(y)
+            if not numbers_differ and difflib.SequenceMatcher(None, x, y, autojunk=False).ratio() >= 0.9:
+                continue
+            part = _SECTION_ZH[int(k) - 1] if k.isdigit() and 1 <= int(k) <= 6 else k
+            yield finding("scan.word_mismatch",
+                          f"第{part}部分第{i + 1}段，盖章扫描件与 Word 版不一致：扫描件“{_excerpt(x)}”，Word 版“{_excerpt(y)}”。"
+                          "请核对后以正确的版本重新提交（扫描件须为定稿盖章后扫描）。",
+                          Location(section=k, paragraph=i + 1), scan=x[:200], word=y[:200])
+
+
+def _excerpt(text: str, n: int = 40) -> str:
+    if not text:
+        return "（无此段）"
+    return text if len(text) <= n else text[:n] + "……"
