@@ -39,7 +39,47 @@ import yaml
 from nianbao.generate import ReportSpec, balanced_table3, balanced_table4, default_sections
 
 CASES_DIR = Path(__file__).parent / "cases"
-FORMATS = ("txt", "txt-pdf", "docx", "pdf")
+FORMATS = ("txt", "txt-pdf", "docx", "pdf")  # "scan" (an image-only PDF of the pdf, read by OCR) on request
+
+
+def make_scan(pdf: Path, out: Path, smudge: tuple[tuple[str, str, int], ...] = (), dpi: int = 200) -> Path:
+    """The PDF printed and scanned (an image-only PDF), with each figure of `smudge` blotted as a
+    stain or a bad copier would: its upper half washed out and the rest blurred, so that what it
+    was cannot be read surely."""
+    import numpy as np
+    import pypdfium2
+    from PIL import Image, ImageFilter
+
+    from nianbao.check import parse_file
+
+    boxes = []
+    if smudge:
+        ev = parse_file(pdf).evidence
+        cells = {(c.table, c.row, c.col_index): c for info in ev.tables.values() for c in info.cells}
+        for key in smudge:
+            c = cells[tuple(key)]
+            assert c.source is not None and c.source.box is not None, key
+            boxes.append((c.source.page, c.source.box))
+    doc = pypdfium2.PdfDocument(str(pdf))
+    pages = [page.render(scale=dpi / 72).to_pil().convert("RGB") for page in doc]
+    doc.close()
+    f = dpi / 72
+    for page_no, (x0, top, x1, bottom) in boxes:
+        img = pages[page_no - 1]
+        box = (int(x0 * f) + 3, int(top * f) + 3, int(x1 * f) - 3, int(bottom * f) - 3)
+        a = np.array(img.crop(box).convert("L"))
+        ys, xs = np.nonzero(a < 128)
+        if not len(ys):
+            continue
+        gx0, gt, gx1, gb = xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
+        glyph = (box[0] + gx0 - 2, box[1] + gt - 2, box[0] + gx1 + 2, box[1] + gb + 2)
+        part = img.crop(glyph).filter(ImageFilter.GaussianBlur(2.2))
+        arr = np.array(part).astype(np.float32)
+        h = arr.shape[0]
+        arr[: h // 2] = 255 - (255 - arr[: h // 2]) * 0.25  # the top half washed out
+        img.paste(Image.fromarray(arr.clip(0, 255).astype(np.uint8)), glyph[:2])
+    pages[0].save(out, "PDF", save_all=True, append_images=pages[1:], resolution=dpi)
+    return out
 
 
 def base_spec() -> ReportSpec:
@@ -62,6 +102,7 @@ class Case:
     where: list[dict[str, Any]] = field(default_factory=list)
     severity: str | None = None
     context: dict[str, Any] = field(default_factory=dict)
+    smudge: tuple[tuple[str, str, int], ...] = ()  # the scan format: figures blotted on the page
 
     @property
     def id(self) -> str:
@@ -134,5 +175,6 @@ def load_cases() -> list[Case]:
             out.append(Case(rule=rule, name=c["name"], expect=c["expect"],
                             formats=tuple(c.get("formats") or default_formats) if "file" not in c else ("file",),
                             spec=spec, file=c.get("file"), where=c.get("where") or [],
-                            severity=c.get("severity"), context=data.get("context", {}) | c.get("context", {})))
+                            severity=c.get("severity"), context=data.get("context", {}) | c.get("context", {}),
+                            smudge=tuple(tuple(x) for x in c.get("smudge") or ())))
     return out

@@ -12,7 +12,7 @@ from nianbao.check import check_file
 from nianbao.generate import expected_report, write_docx, write_pdfs, write_txt
 from nianbao.rules import RULES, History
 from nianbao.settings import Settings
-from tests.caselib import FORMATS, apply, base_spec, load_cases
+from tests.caselib import FORMATS, apply, base_spec, load_cases, make_scan
 
 CASES = load_cases()
 PARAMS = [pytest.param(c, fmt, id=f"{c.id}[{fmt}]") for c in CASES for fmt in c.formats]
@@ -23,13 +23,17 @@ def case_documents(tmp_path_factory) -> dict[tuple[str, str], Path]:
     out = tmp_path_factory.mktemp("cases")
     docs: dict[tuple[str, str], Path] = {}
     to_pdf: dict[tuple[str, str], Path] = {}
-    items = [("base", base_spec(), FORMATS)] + [(c.id, c.spec, c.formats) for c in CASES if c.spec is not None]
-    for i, (cid, spec, formats) in enumerate(items):
+    items = [("base", base_spec(), FORMATS, ())] + [(c.id, c.spec, c.formats, c.smudge) for c in CASES
+                                                     if c.spec is not None]
+    scans: dict[tuple[str, str], tuple[int, tuple]] = {}
+    for i, (cid, spec, formats, smudge) in enumerate(items):
         stem = f"c{i:03d}"
-        if "docx" in formats or "pdf" in formats:
+        if "docx" in formats or "pdf" in formats or "scan" in formats:
             docs[(cid, "docx")] = write_docx(spec, out / f"{stem}.docx")
-            if "pdf" in formats:
+            if "pdf" in formats or "scan" in formats:
                 to_pdf[(cid, "pdf")] = docs[(cid, "docx")]
+            if "scan" in formats:
+                scans[(cid, "scan")] = (i, smudge)
         if "txt" in formats:
             docs[(cid, "txt")] = write_txt(spec, out / f"{stem}.txt")
         if "txt-pdf" in formats:
@@ -37,6 +41,13 @@ def case_documents(tmp_path_factory) -> dict[tuple[str, str], Path]:
     pdf_dir = out / "pdf"
     for key, pdf in zip(to_pdf, write_pdfs(list(to_pdf.values()), pdf_dir), strict=True):
         docs[key] = pdf
+    made: dict[tuple[str, tuple], Path] = {}  # the same report scanned the same way is scanned once
+    for (cid, _), (i, smudge) in scans.items():
+        pdf = docs[(cid, "pdf")]
+        same = (repr(next(c.spec for c in CASES if c.id == cid)), smudge)
+        if same not in made:
+            made[same] = make_scan(pdf, out / f"c{i:03d}-scan.pdf", smudge)
+        docs[(cid, "scan")] = made[same]
     return docs
 
 
@@ -50,6 +61,9 @@ def _history(data: dict) -> History:
         h.received_at = datetime.fromisoformat(str(data["received_at"]))
     if "deadline" in data:
         h.deadline = date.fromisoformat(str(data["deadline"]))
+    for kind in ("word", "scan"):  # the body's other file this cycle (scan.word_mismatch)
+        if kind in data:
+            setattr(h, kind, expected_report(apply(base_spec(), data[kind])))
     h.accepted_before = bool(data.get("accepted_before"))
     h.missing_bodies = data.get("missing_bodies")
     return h

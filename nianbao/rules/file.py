@@ -4,11 +4,10 @@ rules below are where each id is defined and documented."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from nianbao.model import Finding, Location
 from nianbao.rules.registry import Context, finding, listed_message, rule
-from nianbao.template import TABLE_SHORT
+from nianbao.template import T3_TOTAL, T3_WIDTH, TABLE_SHORT
 
 
 def _from_reader(ctx: Context, rule_id: str) -> Iterator[Finding]:
@@ -86,70 +85,118 @@ def file_ocr_uncertain(ctx: Context) -> Iterator[Finding]:
     A scan's table cells are read by OCR (readers/scan.py), each with the lowest probability of
     its characters and the other readings its unsure digits allow (a runner-up of the recogniser,
     or the common misreadings 1/7, 0/8, 3/8, 5/6). A figure is flagged when that probability is
-    below NIANBAO_OCR_MIN_CONFIDENCE, or when the table's arithmetic (表三 row and column totals and
-    balance, 表四 totals) fails and one of its other readings would mend it. The finding names the
-    cell, the reading and the candidates, and asks the clerk to confirm or to send the Word file."""
+    below NIANBAO_OCR_MIN_CONFIDENCE; or when the table's arithmetic (表三's row and column totals
+    and balance, 表四's totals) fails and one of its other readings would mend it; or when the
+    figure is the one place where two failing sums cross and the value both sums ask for would
+    mend them (a misread total, read surely but wrongly). The finding names the cell, the reading
+    and the candidates, and asks the clerk to confirm or to send the Word file."""
     if ctx.parsed is None:
         return
     floor = ctx.settings.ocr_min_confidence
-    failing = _failures(ctx.report)
+    values = _values(ctx.report)
+    relations = _relations()
+    broken = [r for r in relations if _off(r, values) not in (0, None)]
     for key, info in ctx.ev.tables.items():
         for cell in info.cells:
             ocr = cell.source.ocr if cell.source is not None else None
             if ocr is None or not ocr.text:
                 continue
-            mends = [o for o in ocr.others if failing and _failures(_with(ctx.report, cell, o)) < failing] if failing else []
+            ref = _ref(cell)
+            mends: list[str] = []
+            if broken and ref in values:
+                mine = [r for r in broken if any(x == ref for x, _ in r)]
+                for other in ocr.others:  # a reading the recogniser or the common misreadings offer
+                    v = _number(other)
+                    if v is not None and mine and _fixed(mine, values, ref, v) >= 1:
+                        mends.append(other)
+                if len(mine) >= 2:  # where two broken sums cross: the value they both ask for
+                    for v in {_implied(r, values, ref) for r in mine} - {None}:
+                        text = f"{v:g}" if isinstance(v, float) else str(v)
+                        if text not in mends and v is not None and v >= 0 and _fixed(mine, values, ref, v) >= 2:
+                            mends.append(text)
             if ocr.conf >= floor and not mends:
                 continue
-            shown = ocr.text
             others = mends or list(ocr.others)
             if mends:
                 why = f"与表内勾稽关系不符，若为“{'”或“'.join(mends)}”则相符"
             else:
                 why = f"识别把握不足（可信度 {ocr.conf:.0%}）" + (f"，也可能是“{'”或“'.join(others[:3])}”" if others else "")
             yield finding("file.ocr_uncertain",
-                          f"扫描件中识别为“{shown}”，{why}。请核对盖章件后确认，或改交 Word/WPS 原文件（.docx）。",
+                          f"扫描件中识别为“{ocr.text}”，{why}。请核对盖章件后确认，或改交 Word/WPS 原文件（.docx）。",
                           Location(table=key, row=cell.row, column=cell.column, page=cell.page),
-                          read=shown, confidence=round(ocr.conf, 3), candidates=others[:3], mends=bool(mends))
+                          read=ocr.text, confidence=round(ocr.conf, 3), candidates=others[:3], mends=bool(mends))
 
 
-def _failures(report) -> int:
-    """How many of the arithmetic rules' checks fail on this report."""
-    from nianbao.rules.tables import table3_balance, table3_results_total, table3_row_total, table4_total
-
-    shim: Any = _Shim(report)
-    return sum(sum(1 for _ in fn(shim)) for fn in (table3_row_total, table3_results_total, table3_balance, table4_total))
+Ref = tuple[str, str, int]  # (table, row, index): table4's row is "table4"
 
 
-class _Shim:
-    """What the arithmetic rules read of a Context: the report."""
-
-    def __init__(self, report) -> None:
-        self.report = report
+def _ref(cell) -> Ref:
+    return (cell.table, cell.row if cell.table != "table4" else "table4", cell.col_index)
 
 
-def _with(report, cell, text: str):
-    """The report with this cell read as `text` instead."""
-    import copy
+def _values(report) -> dict[Ref, float | int | None]:
+    out: dict[Ref, float | int | None] = {}
+    for row, vs in report.table3.items():
+        for i, v in enumerate(vs):
+            out[("table3", row, i)] = v
+    for i, v in enumerate(report.table4):
+        out[("table4", "table4", i)] = v
+    return out
 
+
+def _relations() -> list[list[tuple[Ref, int]]]:
+    """The arithmetic rules as sums that must be 0: each term a cell and its sign."""
+    from nianbao.template import T4_OUTCOMES, TABLE3_BY_KEY, TABLE3_RESULT_KEYS, TABLE4_GROUPS, t4_index
+
+    out: list[list[tuple[Ref, int]]] = []
+    for key in TABLE3_BY_KEY:  # rule 1: a row's applicants add up to its 总计
+        out.append([(("table3", key, i), 1) for i in range(T3_TOTAL)] + [(("table3", key, T3_TOTAL), -1)])
+    for c in range(T3_WIDTH):  # rule 2: the results add up to （七）总计; rule 3: the balance
+        out.append([(("table3", k, c), 1) for k in TABLE3_RESULT_KEYS] + [(("table3", "total", c), -1)])
+        out.append([(("table3", "new", c), 1), (("table3", "carried_over", c), 1), (("table3", "total", c), -1),
+                    (("table3", "carried_forward", c), -1)])
+    for group, _ in TABLE4_GROUPS:  # rule 4
+        start = t4_index(group, "upheld")
+        out.append([(("table4", "table4", start + i), 1) for i in range(T4_OUTCOMES - 1)]
+                   + [(("table4", "table4", start + T4_OUTCOMES - 1), -1)])
+    return out
+
+
+def _off(relation, values) -> float | None:
+    total = 0.0
+    for ref, sign in relation:
+        v = values.get(ref)
+        if v is None:
+            return None
+        total += sign * v
+    return total
+
+
+def _implied(relation, values, ref: Ref) -> float | int | None:
+    """The value of `ref` that makes this sum hold."""
+    sign = next(s for r, s in relation if r == ref)
+    rest = _off([(r, s) for r, s in relation if r != ref], values)
+    if rest is None:
+        return None
+    v = -rest / sign
+    return int(v) if float(v).is_integer() else v
+
+
+def _fixed(relations, values, ref: Ref, v) -> int:
+    """How many of these broken sums hold with `ref` read as `v`."""
+    trial = dict(values)
+    trial[ref] = v
+    return sum(1 for r in relations if _off(r, trial) == 0)
+
+
+def _number(text: str) -> int | float | None:
     from nianbao.document import normalize_number_text
 
+    t = normalize_number_text(text)
     try:
-        value: float | int = int(normalize_number_text(text))
+        return int(t)
     except ValueError:
-        return report
-    other = copy.copy(report)
-    if cell.table == "table3":
-        other.table3 = {k: list(v) for k, v in report.table3.items()}
-        if cell.row in other.table3:
-            other.table3[cell.row][cell.col_index] = value
-    elif cell.table == "table4":
-        other.table4 = list(report.table4)
-        other.table4[cell.col_index] = value
-    elif cell.table == "table2":
-        other.table2 = {k: (list(v) if isinstance(v, list) else v) for k, v in report.table2.items()}
-        if isinstance(other.table2.get(cell.row), list):
-            other.table2[cell.row][cell.col_index] = value
-        else:
-            other.table2[cell.row] = value
-    return other
+        try:
+            return float(t)
+        except ValueError:
+            return None

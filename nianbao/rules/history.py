@@ -218,8 +218,8 @@ def scan_word_mismatch(ctx: Context) -> Iterator[Finding]:
     """The stamped scan (盖章扫描件) says what the Word file says, when a body sends both this cycle.
 
     The figures of tables 二–四 are compared one by one, and each part's paragraphs by their
-    numbers and their wording: a figure that differs, or a paragraph whose numbers differ or whose
-    text is less than 90 % alike (OCR's odd misread character is not a difference), is a finding
+    numbers and their wording: a figure that differs, or a paragraph whose numbers or words differ
+    (OCR's odd misread character, one in 30 at most, is not a difference), is a finding
     naming the place and both values. The newer of the two is the one checked."""
     h = _history(ctx)
     if not h:
@@ -243,14 +243,22 @@ def scan_word_mismatch(ctx: Context) -> Iterator[Finding]:
             y = pw[i] if i < len(pw) else ""
             if x == y:
                 continue
-            numbers_differ = _NUMBER.findall(x) != _NUMBER.findall(y)
-            if not numbers_differ and difflib.SequenceMatcher(None, x, y, autojunk=False).ratio() >= 0.9:
+            if _NUMBER.findall(x) == _NUMBER.findall(y) and _ocr_noise(x, y):
                 continue
             part = _SECTION_ZH[int(k) - 1] if k.isdigit() and 1 <= int(k) <= 6 else k
             yield finding("scan.word_mismatch",
                           f"第{part}部分第{i + 1}段，盖章扫描件与 Word 版不一致：扫描件“{_excerpt(x)}”，Word 版“{_excerpt(y)}”。"
                           "请核对后以正确的版本重新提交（扫描件须为定稿盖章后扫描）。",
                           Location(section=k, paragraph=i + 1), scan=x[:200], word=y[:200])
+
+
+def _ocr_noise(x: str, y: str) -> bool:
+    """Whether two texts differ only as OCR misreads do: single characters swapped here and there
+    (at most one in 30), never a run of two or more, nothing added or left out."""
+    ops = [op for op in difflib.SequenceMatcher(None, x, y, autojunk=False).get_opcodes() if op[0] != "equal"]
+    if any(tag != "replace" or i2 - i1 > 1 or j2 - j1 > 1 for tag, i1, i2, j1, j2 in ops):
+        return False
+    return len(ops) <= max(1, len(y) // 30)
 
 
 def _excerpt(text: str, n: int = 40) -> str:
