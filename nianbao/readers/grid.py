@@ -55,10 +55,16 @@ def rules(binary: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
     import cv2
 
     along = max(15, int(dpi * 0.22))
-    horizontal = cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (along, 1)))
-    vertical = cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(12, int(dpi * 0.15)))))
+    # a rule a pixel wide that wanders by a pixel (a scan a little off straight, JPEG) is found on the
+    # ink thickened across it, then thinned back to where the ink was
+    across_h = cv2.dilate(binary, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 3)))
+    across_v = cv2.dilate(binary, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 1)))
+    horizontal = cv2.morphologyEx(across_h, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (along, 1)))
+    vertical = cv2.morphologyEx(across_v, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(12, int(dpi * 0.15)))))
+    horizontal = cv2.bitwise_and(horizontal, cv2.dilate(binary, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 3))))
+    vertical = cv2.bitwise_and(vertical, cv2.dilate(binary, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 1))))
     # a rule broken by noise, a JPEG block or a stamp's edge is closed again along its own direction
-    gap = max(3, int(dpi * 0.03))
+    gap = max(4, int(dpi * 0.05))
     horizontal = cv2.morphologyEx(horizontal, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (gap, 1)))
     vertical = cv2.morphologyEx(vertical, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, gap)))
     return horizontal, vertical

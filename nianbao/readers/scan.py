@@ -306,8 +306,11 @@ def _grey(rgb: np.ndarray) -> np.ndarray:
     vanishes; black and blue stay, and so does black print under the seal (dark in every channel)."""
     r = rgb[:, :, 0]
     other = np.maximum(rgb[:, :, 1], rgb[:, :, 2])
-    gray = r.copy()
-    gray[(r.astype(np.int16) - other > 60) & (r > 120)] = 255
+    # red ink is light in luma too (~90); a black rule under the seal is not, though JPEG's halved
+    # colour resolution paints it red: it stays
+    luma = (rgb[:, :, 0] * 0.299 + rgb[:, :, 1] * 0.587 + rgb[:, :, 2] * 0.114)
+    gray = np.minimum(r, np.clip(luma + 120, 0, 255).astype(np.uint8))
+    gray[(r.astype(np.int16) - other > 60) & (r > 120) & (luma > 55)] = 255
     return np.ascontiguousarray(gray)
 
 
