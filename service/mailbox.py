@@ -49,6 +49,7 @@ from nianbao.archives import ARCHIVES, ZipLimits, unpack
 from nianbao.filenames import display_name
 from nianbao.labels import cycle_state
 from nianbao.readers import SUPPORTED
+from nianbao.readers.scan import IMAGE_EXTENSIONS
 from nianbao.safetext import file_component, one_line
 from notifications import compose
 from notifications.channels import MAIL_SCHEMES, install_log_redaction
@@ -299,11 +300,36 @@ def read_message(raw: bytes, own: set[str], max_bytes: int) -> _Read:
             got.parts.append(_Part(name, ext, content))
         elif ext == ".rar":
             got.problems.append(f"附件《{name}》是 .rar 压缩包，系统无法解压。请直接发送报告文件，或改用 .zip 压缩。")
-        elif ext in (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".heic"):
-            got.problems.append(f"附件《{name}》是图片。请发送 Word 文档或 PDF，不要发截图或照片。")
+        elif ext in (".gif", ".heic", ".heif", ".webp"):
+            got.problems.append(f"附件《{name}》是系统读不了的图片格式。请发送 Word 文档或 PDF；拍照的请存为 .jpg 再发送。")
         elif ext in (".xls", ".xlsx", ".et"):
             got.problems.append(f"附件《{name}》是表格文件。年度报告应为 Word 文档或 PDF（表格在报告正文中）。")
+    _pages_as_one(got)
     return got
+
+
+def _pages_as_one(got: _Read) -> None:
+    """Pictures are a report's pages, photographed or scanned one by one: together they are one scan
+    (a .zip of the pages, in the order they came, read by OCR). Beside a report file they are not
+    the report (a photo of the seal, of a letter) and are left out."""
+    pictures = [p for p in got.parts if p.ext in IMAGE_EXTENSIONS]
+    if not pictures:
+        return
+    rest = [p for p in got.parts if p.ext not in IMAGE_EXTENSIONS]
+    if rest:
+        got.parts = rest
+        return
+    if len(pictures) == 1:
+        return
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+        for k, p in enumerate(pictures, 1):
+            zf.writestr(f"{k:03d}{p.ext}", p.content)
+    stem = PurePosixPath(pictures[0].name).stem
+    got.parts = [_Part(f"{stem}等{len(pictures)}页照片.zip", ".zip", buf.getvalue())]
 
 
 def _message_key(raw: bytes, message_id: str | None) -> str:

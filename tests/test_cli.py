@@ -70,8 +70,9 @@ def test_rules_lists_every_rule_of_the_spec_catalogue():
     if spec.exists():
         catalogue = dict(re.findall(r"^\| `([a-z0-9_.]+)` \| (error|warning)", spec.read_text(encoding="utf-8"), re.M))
         # rules of ours beside the spec's (documented in their docstrings, listed by `nianbao rules`):
-        # file.too_complex — a reader's resource limits (#10)
-        added = {"file.too_complex"}
+        # file.too_complex — a reader's resource limits (#10); file.ocr_uncertain and
+        # scan.word_mismatch — scans read by OCR (#13)
+        added = {"file.too_complex", "file.ocr_uncertain", "scan.word_mismatch"}
         assert set(catalogue) | added == set(listed) and not added & set(catalogue)
         # where we depart from the spec's severity, on purpose and with the reason in the rule's
         # docstring: content.prior_year fired on 13 of 14 good real reports (#9)

@@ -68,15 +68,26 @@ def read_images(path: Path, limits: Limits) -> Document:
 
 def read_zip_images(path: Path, limits: Limits) -> Document:
     """Pages photographed or scanned one picture each, sent together in a .zip (in name order)."""
-    with zipfile.ZipFile(path) as zf:
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ReadError("file.unreadable", "压缩包已损坏，无法打开。请重新压缩后提交。") from exc
+    with zf:
         names = sorted((i for i in zf.infolist() if not i.is_dir() and Path(i.filename).suffix.lower() in IMAGE_EXTENSIONS),
                        key=lambda i: _natural(i.filename))
+        if not names:
+            raise ReadError("file.unsupported_type",
+                            "压缩包中没有扫描页或照片（.jpg/.png/.tif）。报告文件（.docx、PDF 等）请直接提交，不要压缩。")
         _check_pages(len(names), limits)
-        if sum(i.file_size for i in names) > limits.max_unzipped_bytes:
-            raise ReadError("file.too_large", "压缩包中的图片解压后过大。请压缩图片后重新提交。")
         pages: list[Page] = []
+        left = limits.max_unzipped_bytes
         for info in names:
-            pages.extend(_image_pages(zf.read(info), info.filename, limits, start=len(pages) + 1))
+            with zf.open(info) as fh:  # the sizes a zip declares are not trusted: read within the limit
+                data = fh.read(min(left, limits.max_bytes) + 1)
+            if len(data) > min(left, limits.max_bytes):
+                raise ReadError("file.too_large", "压缩包中的图片解压后过大。请把每页照片压缩到几 MB 以内后重新提交。")
+            left -= len(data)
+            pages.extend(_image_pages(data, info.filename, limits, start=len(pages) + 1))
     return read_pages(iter(pages), limits, "scan", len(pages))
 
 
