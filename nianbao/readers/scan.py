@@ -221,6 +221,7 @@ def read_page(engine, page: Page) -> tuple[list[tuple[int, float, Line]], list[t
     # the rules are found on the page as it is (a median filter would break a 1-pixel rule of a
     # 150-dpi scan); the text is read on the page with its grain taken out
     clean = _denoise(gray)
+    grainy = clean is not gray
     rgb = cv2.cvtColor(clean, cv2.COLOR_GRAY2RGB)
     quads = engine.detect(rgb)
     if not quads:
@@ -228,12 +229,17 @@ def read_page(engine, page: Page) -> tuple[list[tuple[int, float, Line]], list[t
     turn = _turn(engine, rgb, quads)
     if turn:
         gray = np.ascontiguousarray(np.rot90(gray, k=turn // 90))
-        clean = np.ascontiguousarray(np.rot90(clean, k=turn // 90))
+        clean = np.ascontiguousarray(np.rot90(clean, k=turn // 90)) if grainy else gray
         rgb = cv2.cvtColor(clean, cv2.COLOR_GRAY2RGB)
         quads = engine.detect(rgb)
     grids = grid.find_grids(grid.ink(gray), dpi)
     binary = grid.ink(clean)
     pieces = _pieces(quads, grids)
+    if grainy:
+        # a grainy page: in the tables the filtered page's boxes (the grain beside a figure is no
+        # text), outside them the page's own (filtering loses thin strokes: the 一 of 一、总体情况)
+        pieces = [p for p in pieces if p[2] is not None] + [
+            p for p in _pieces(engine.detect(cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB)), grids) if p[2] is None]
     crops = [rgb[t:b, x0:x1] if q is None else engine.crop(rgb, q) for (x0, t, x1, b), q, _ in pieces]
     # cells with ink and no text box (a lone "0" the detector passed over) are read whole
     empty = _inked_empty_cells(binary, grids, pieces, dpi)
