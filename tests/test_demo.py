@@ -47,3 +47,9 @@ def test_demo_rehearses_a_whole_cycle(tmp_path):
     assert status["cycle"]["state"] == "compiled" and len(status["bodies"]) == 17
     assert all(b["verdict"] == "accepted" for b in status["bodies"])
     assert {b["code"]: b["versions"] for b in status["bodies"]}["wanghuzhai"] == 2
+    # one body sent its stamped scan (an image-only PDF): read by OCR, accepted on its first version
+    import sqlite3
+
+    with sqlite3.connect(sandbox / "nianbao.db") as db:
+        scans = db.execute("SELECT original_name, verdict, version FROM submission WHERE read_as = 'scan'").fetchall()
+    assert len(scans) == 1 and "盖章扫描件" in scans[0][0] and scans[0][1:] == ("accepted", 1)

@@ -19,10 +19,11 @@ def _from_reader(ctx: Context, rule_id: str) -> Iterator[Finding]:
 @rule("file.unsupported_type", "error", needs="file")
 def file_unsupported_type(ctx: Context) -> Iterator[Finding]:
     """The file is of a format the readers take (`nianbao.readers.SUPPORTED`): .docx, .doc, .wps,
-    .pdf, .txt, and the shapes reports really arrive in — .rtf, .md, a web page (.html/.htm) and
-    a single-file web page (.mht/.mhtml).
+    .pdf, .txt, and the shapes reports really arrive in — .rtf, .md, a web page (.html/.htm), a
+    single-file web page (.mht/.mhtml), and scans: pictures (.jpg/.png/.tif/.bmp) and a .zip of
+    page pictures, read by OCR.
 
-    Anything else (an .xls, a .zip, a picture) cannot be a report we read."""
+    Anything else (an .xls, a .heic photo, a .zip holding no page picture) cannot be a report we read."""
     yield from _from_reader(ctx, "file.unsupported_type")
 
 
