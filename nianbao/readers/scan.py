@@ -430,6 +430,8 @@ def _pieces(quads, grids):
             sliver = 0.3 * (box[3] - box[1])
             hit = [c for c in g.cells if _inside(cx, cy, c.box)
                    or min(box[2], c.box[2]) - max(box[0], c.box[0]) > sliver and _overlap(box, c.box) > 0]
+            if not hit:  # inside the rules' outline but in no cell (a heading above the grid): page text
+                continue
             if len(hit) == 1:
                 out.append((box, q, (gi, hit[0])))
             else:
