@@ -329,3 +329,27 @@ def test_a_finding_at_many_places_is_stored_with_them_and_counted_place_by_place
     fixed = [k for k in second.delta["fixed"] if k.startswith("table.cell_invalid|")]
     remaining = [k for k in second.delta["remaining"] if k.startswith("table.cell_invalid|")]
     assert (len(fixed), len(remaining)) == (22, 3)
+
+
+def test_the_stamped_scan_is_held_against_the_word_file_sent_before(cycle2024, tmp_path):
+    """官亭镇 sends its Word file, then the stamped scan of a version where one figure differs: the
+    scan is recorded as read from a scan, and scan.word_mismatch names the cell with both values."""
+    from nianbao.generate import write_docx, write_pdfs, write_scan
+
+    rng = random.Random(3)
+    word = ReportSpec(body="巨鹿县官亭镇人民政府", table3=balanced_table3(rng, 12))
+    first = cycle2024.submit(write_txt(word, tmp_path / "官亭镇年报.txt"), "guanting").submission
+    assert first.read_as != "scan"
+    stamped = word.copy()
+    stamped.table3 = {k: list(v) for k, v in word.table3.items()}
+    stamped.table3["carried_forward"][0] += 2  # 结转下年度 differs from the Word file (its sums break too)
+    (pdf,) = write_pdfs([write_docx(stamped, tmp_path / "s.docx")], tmp_path / "pdf")
+    scan = write_scan(pdf, tmp_path / "官亭镇年报（盖章扫描件）.pdf")
+    second = cycle2024.submit(scan, "guanting").submission
+    assert (second.version, second.read_as) == (2, "scan")
+    found = [f for f in second.findings if f.rule == "scan.word_mismatch"]
+    places = {(p.get("table"), p.get("row"), p.get("column")) for f in found
+              for p in (f.places or [{"table": f.table_key, "row": f.row_key, "column": f.column_key}])}
+    assert ("table3", "carried_forward", "natural_person") in places, [f.message for f in second.findings]
+    want = word.table3["carried_forward"][0]
+    assert any(f"盖章扫描件为 {want + 2}，Word 版为 {want}" in f.message for f in found)
