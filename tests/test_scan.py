@@ -67,13 +67,15 @@ def scans(report):
             Image.fromarray(jpeg(pages[k - 1], rng, 200, 40)).save(buf, "JPEG", quality=95)
             zf.writestr(f"第{k}页.jpg", buf.getvalue())
     out["zip"] = d / "photos.zip"
-    # a scan pasted into Word: page 1 skewed, page 2 upside down
+    # a scan pasted into Word: page 1 skewed, page 2 upside down, page 3 on its side
     doc = docx.Document()
     for k, page in enumerate(pages):
         if k == 0:
             page = skew(page, random.Random(1), 200)
         if k == 1:
             page = np.ascontiguousarray(np.rot90(page, 2))
+        if k == 2:
+            page = np.ascontiguousarray(np.rot90(page, 1))
         buf = io.BytesIO()
         Image.fromarray(page).save(buf, "PNG")
         buf.seek(0)
