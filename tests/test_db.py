@@ -336,6 +336,9 @@ def test_the_stamped_scan_is_held_against_the_word_file_sent_before(cycle2024, t
     scan is recorded as read from a scan, and scan.word_mismatch names the cell with both values."""
     from nianbao.generate import write_docx, write_pdfs, write_scan
 
+    if cycle2024.url.startswith("postgresql"):
+        pytest.skip("read_as is a plain column the two backends query alike; the scan's OCR costs 15 s")
+
     rng = random.Random(3)
     word = ReportSpec(body="巨鹿县官亭镇人民政府", table3=balanced_table3(rng, 12))
     first = cycle2024.submit(write_txt(word, tmp_path / "官亭镇年报.txt"), "guanting").submission

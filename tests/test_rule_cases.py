@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from nianbao.check import check_file
+from nianbao.check import Preread, check_file, read_one
 from nianbao.generate import expected_report, write_docx, write_pdfs, write_txt
 from nianbao.rules import RULES, History
 from nianbao.settings import Settings
@@ -76,7 +76,20 @@ def _check(path: Path, context: dict, roster):
     settings = Settings(**(context.get("settings") or {}))
     history = _history(context["history"]) if "history" in context else None
     return check_file(path, year=context.get("year", 2024), county=context.get("county", "巨鹿县"),
-                      roster=ros, body=who, settings=settings, history=history)
+                      roster=ros, body=who, settings=settings, history=history, preread=_scan_read(path, settings))
+
+
+_SCAN_READS: dict[Path, Preread | None] = {}
+
+
+def _scan_read(path: Path, settings: Settings) -> Preread | None:
+    """A scan is read once for all the cases that check it (OCR: ~15 s a read); reading depends on
+    the bytes alone, the rules on the case."""
+    if not path.name.endswith("-scan.pdf"):
+        return None
+    if path not in _SCAN_READS:
+        _SCAN_READS[path] = read_one(str(path), settings)
+    return _SCAN_READS[path]
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

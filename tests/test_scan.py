@@ -103,10 +103,15 @@ def test_every_figure_of_a_scan_carries_its_confidence(scans):
     assert all(c.source.box is not None and c.source.page in (1, 2, 3) for c in cells)
 
 
-def _doc_with(scans, change) -> Report:
-    """The TIFF's document read again, one cell changed by `change(table, sources)`, normalised."""
+@pytest.fixture(scope="session")
+def tiff_document(scans):
     path, _ = scans["tiff"]
-    doc = read(path)  # isolated: the OCR engine stays out of the test process
+    return read(path)  # isolated: the OCR engine stays out of the test process
+
+
+def _doc_with(tiff_document, change) -> Report:
+    """The TIFF's document, one cell changed by `change(table)`, normalised."""
+    doc = copy.deepcopy(tiff_document)
     t3 = next(b for b in doc.blocks if isinstance(b, Table) and any("予以公开" in (c or "") for r in b.rows for c in r))
     change(t3)
     return normalize(doc)
@@ -121,7 +126,7 @@ def _cell(t3: Table, label: str, col: int) -> tuple[int, int]:
     raise AssertionError(label)
 
 
-def test_a_misread_figure_that_breaks_the_sum_is_asked_about_with_its_candidates(scans):
+def test_a_misread_figure_that_breaks_the_sum_is_asked_about_with_its_candidates(tiff_document):
     """A 0 read as 8, a 1 as 7 (confidently, as OCR does): the row total no longer adds up, and the
     reading that would mend it is offered."""
     def misread(t3: Table) -> None:
@@ -133,7 +138,7 @@ def test_a_misread_figure_that_breaks_the_sum_is_asked_about_with_its_candidates
         src = t3.cell_sources[i][j]
         t3.cell_sources[i][j] = Source(page=src.page, box=src.box, ocr=Ocr(new, 0.97, (old,)))
 
-    res = check_parsed(_doc_with(scans, misread), year=YEAR, county=COUNTY)
+    res = check_parsed(_doc_with(tiff_document, misread), year=YEAR, county=COUNTY)
     asked = [f for f in res.findings if f.rule == "file.ocr_uncertain"]
     assert len(asked) == 1 and asked[0].values["mends"] is True
     f = asked[0]
@@ -142,13 +147,13 @@ def test_a_misread_figure_that_breaks_the_sum_is_asked_about_with_its_candidates
     assert res.verdict == "rejected"
 
 
-def test_a_figure_read_unsurely_is_asked_about_even_when_the_sums_hold(scans):
+def test_a_figure_read_unsurely_is_asked_about_even_when_the_sums_hold(tiff_document):
     def unsure(t3: Table) -> None:
         i, j = _cell(t3, "予以公开", 1)
         src = t3.cell_sources[i][j]
         t3.cell_sources[i][j] = Source(page=src.page, box=src.box, ocr=Ocr(t3.rows[i][j] or "", 0.41, ("8",)))
 
-    res = check_parsed(_doc_with(scans, unsure), year=YEAR, county=COUNTY)
+    res = check_parsed(_doc_with(tiff_document, unsure), year=YEAR, county=COUNTY)
     asked = [f for f in res.findings if f.rule == "file.ocr_uncertain"]
     assert len(asked) == 1 and asked[0].values["mends"] is False and asked[0].values["confidence"] == 0.41
     assert "41%" in asked[0].message and "“8”" in asked[0].message
