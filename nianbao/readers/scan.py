@@ -140,8 +140,7 @@ def _image_pages(data: bytes, name: str, limits: Limits, start: int) -> Iterator
         if img.size[0] * img.size[1] > MAX_PIXELS:  # PIL itself only warns below twice its limit
             raise Image.DecompressionBombError(f"{img.size}")
         frames = getattr(img, "n_frames", 1)
-        if frames > limits.max_scan_pages:
-            _check_pages(frames, limits)
+        _check_pages(frames, limits)
         for k in range(frames):
             img.seek(k)
             frame = ImageOps.exif_transpose(img)  # a phone's photo says which way up it was taken
@@ -273,9 +272,9 @@ def read_page(engine, page: Page) -> tuple[list[tuple[int, float, Line]], list[t
             rows[cell.row][cell.col] = text
             x0, t, x1, b = cell.box
             sources[cell.row][cell.col] = Source(page=page.number, box=(x0 * pt, t * pt, x1 * pt, b * pt), ocr=reading)
-        for r in rows:  # a grid position no region covers (a damaged rule): an empty cell, not a merge
+        for i, r in enumerate(rows):  # a grid position no region covers (a damaged rule): an empty cell, not a merge
             for k, v in enumerate(r):
-                if v is None and not _covered(g, rows.index(r), k):
+                if v is None and not _covered(g, i, k):
                     r[k] = ""
         x0, t, x1, b = g.box
         box = (x0 * pt, t * pt, x1 * pt, b * pt)
