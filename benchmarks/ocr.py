@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from nianbao.check import check_file
-from nianbao.generate import ReportSpec, balanced_table3, balanced_table4, write_all
+from nianbao.generate import ReportSpec, balanced_table3, balanced_table4, render_pages, write_all
 from nianbao.readers import isolated
 
 YEAR = 2024
@@ -64,13 +64,7 @@ def specs(n: int, seed: int) -> dict[str, ReportSpec]:
 
 
 def render(pdf: Path, dpi: int) -> list[np.ndarray]:
-    import pypdfium2
-
-    doc = pypdfium2.PdfDocument(str(pdf))
-    try:
-        return [np.array(page.render(scale=dpi / 72).to_pil().convert("RGB")) for page in doc]
-    finally:
-        doc.close()
+    return [np.array(p) for p in render_pages(pdf, dpi)]
 
 
 # ---- degradations (each takes and gives an RGB page) ------------------------------------------

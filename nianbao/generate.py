@@ -728,17 +728,21 @@ def write_pdfs(docx_paths: list[Path], outdir: Path) -> list[Path]:
     return convert(list(docx_paths), "pdf", outdir)
 
 
-def write_scan(pdf: Path, path: str | Path, dpi: int = 200) -> Path:
-    """The stamped copy a clerk scans: the PDF's pages as pictures in an image-only PDF (what a
-    scanner makes; no text layer)."""
+def render_pages(pdf: Path, dpi: int = 200) -> list[Any]:
+    """The PDF's pages as RGB pictures (PIL) at `dpi`: what a printer and a scanner make of it."""
     import pypdfium2
-    from PIL import Image
 
     doc = pypdfium2.PdfDocument(str(pdf))
     try:
-        pages: list[Image.Image] = [page.render(scale=dpi / 72).to_pil().convert("RGB") for page in doc]
+        return [page.render(scale=dpi / 72).to_pil().convert("RGB") for page in doc]
     finally:
         doc.close()
+
+
+def write_scan(pdf: Path, path: str | Path, dpi: int = 200) -> Path:
+    """The stamped copy a clerk scans: the PDF's pages as pictures in an image-only PDF (what a
+    scanner makes; no text layer)."""
+    pages = render_pages(pdf, dpi)
     path = Path(path)
     pages[0].save(path, "PDF", save_all=True, append_images=pages[1:], resolution=dpi)
     return path

@@ -36,7 +36,7 @@ from typing import Any
 
 import yaml
 
-from nianbao.generate import ReportSpec, balanced_table3, balanced_table4, default_sections
+from nianbao.generate import ReportSpec, balanced_table3, balanced_table4, default_sections, render_pages
 
 CASES_DIR = Path(__file__).parent / "cases"
 FORMATS = ("txt", "txt-pdf", "docx", "pdf")  # "scan" (an image-only PDF of the pdf, read by OCR) on request
@@ -47,7 +47,6 @@ def make_scan(pdf: Path, out: Path, smudge: tuple[tuple[str, str, int], ...] = (
     stain or a bad copier would: its upper half washed out and the rest blurred, so that what it
     was cannot be read surely."""
     import numpy as np
-    import pypdfium2
     from PIL import Image, ImageFilter
 
     from nianbao.check import parse_file
@@ -60,9 +59,7 @@ def make_scan(pdf: Path, out: Path, smudge: tuple[tuple[str, str, int], ...] = (
             c = cells[tuple(key)]
             assert c.source is not None and c.source.box is not None, key
             boxes.append((c.source.page, c.source.box))
-    doc = pypdfium2.PdfDocument(str(pdf))
-    pages = [page.render(scale=dpi / 72).to_pil().convert("RGB") for page in doc]
-    doc.close()
+    pages = render_pages(pdf, dpi)
     f = dpi / 72
     for page_no, (x0, top, x1, bottom) in boxes:
         img = pages[page_no - 1]

@@ -369,20 +369,16 @@ def test_pages_photographed_one_by_one_are_read_as_one_scan(county, mail, tmp_pa
     """Three phone photos of the pages (JPEG, attached out of order in one mail) are one report,
     read by OCR: one submission, accepted, read as a scan (a picture beside a report file is left
     out: the zip test above)."""
-    import pypdfium2
-
-    from nianbao.generate import write_pdfs
+    from nianbao.generate import render_pages, write_pdfs
 
     docx = tmp_path / "r.docx"
     docx.write_bytes(_docx(tmp_path))
     (pdf,) = write_pdfs([docx], tmp_path / "pdf")
-    doc = pypdfium2.PdfDocument(str(pdf))
     photos = []
-    for k, page in enumerate(doc, 1):
+    for k, page in enumerate(render_pages(pdf, 200), 1):
         buf = io.BytesIO()
-        page.render(scale=200 / 72).to_pil().convert("RGB").save(buf, "JPEG", quality=85)
+        page.save(buf, "JPEG", quality=85)
         photos.append((f"IMG_20250120_10{k:02d}.jpg", buf.getvalue()))
-    doc.close()
     raw, _ = _mail(CLERK, "官亭镇年报盖章版", photos)
     _send(mail, raw, CLERK)
     _poll()
